@@ -1,0 +1,183 @@
+//! Wiring: open the store, load the keys, build the router, bind the listener.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::{Auth, Lifetimes};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::password::Hasher;
+use crate::store::{self, Store};
+use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    address: SocketAddr,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Binds first, so that the issuer can name the port actually bound (port 0 in tests).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let address = listener.local_addr()?;
+        let issuer = settings
+            .issuer
+            .clone()
+            .unwrap_or_else(|| default_issuer(address));
+        let auth = build_auth(&settings, issuer, clock).await?;
+        let state = AppState {
+            auth: Arc::new(auth),
+            body_limit: settings.body_limit,
+        };
+        let router = http::router(state, settings.request_timeout);
+        Ok(Self {
+            listener,
+            router,
+            address,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        tracing::info!(address = %self.address, "listening");
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// `http://HOST:PORT` of the bound address, with `localhost` for a wildcard address.
+fn default_issuer(address: SocketAddr) -> String {
+    let host = match address.ip() {
+        ip if ip.is_unspecified() => "localhost".to_owned(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{}", address.port())
+}
+
+/// Opens (and migrates) the store named in `settings`.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let store = store::open(settings.database.expose(), settings.db_max_connections)
+        .await
+        .with_context(|| format!("cannot open the store {:?}", settings.database))?;
+    if settings.migrate {
+        store
+            .migrate()
+            .await
+            .context("cannot apply store migrations")?;
+    }
+    Ok(store)
+}
+
+/// The use cases with everything they need: store, hasher, signing key, clock.
+pub async fn build_auth(
+    settings: &Settings,
+    issuer: String,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Auth> {
+    let store = open_store(settings).await?;
+    let key = match settings.jwt_algorithm {
+        JwtAlgorithm::Hs256 => {
+            let path = settings
+                .jwt_secret_file
+                .as_ref()
+                .context("HS256 needs --jwt-secret-file")?;
+            let secret = std::fs::read(path)
+                .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
+            SigningKey::from_secret(secret.trim_ascii())?
+        }
+        alg => SigningKey::load_or_create(store.as_ref(), alg, clock.now()).await?,
+    };
+    // In HS256 mode tokens must verify with the seed's python-jose call, which
+    // refuses an `aud` it was not told to expect.
+    let audience = match (&settings.audience, settings.jwt_algorithm) {
+        (Some(aud), _) => Some(aud.clone()),
+        (None, JwtAlgorithm::Hs256) => None,
+        (None, _) => Some(issuer.clone()),
+    };
+    let ttl = time::Duration::try_from(settings.access_token_ttl)
+        .context("the access-token lifetime is too large")?;
+    let tokens = AccessTokens::new(key, issuer, audience, ttl);
+    let hasher = Hasher::new(settings.hash, settings.hash_workers)?;
+    Ok(Auth::new(
+        store,
+        hasher,
+        tokens,
+        clock,
+        Lifetimes::default(),
+    ))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_names_the_bound_address() {
+        assert_eq!(
+            default_issuer("127.0.0.1:8080".parse().unwrap()),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            default_issuer("0.0.0.0:9000".parse().unwrap()),
+            "http://localhost:9000"
+        );
+        assert_eq!(
+            default_issuer("[::1]:80".parse().unwrap()),
+            "http://[::1]:80"
+        );
+    }
+}

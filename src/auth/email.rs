@@ -1,0 +1,70 @@
+//! Email addresses: checked for shape, and normalized for uniqueness and lookup.
+
+use email_address::EmailAddress;
+use unicode_normalization::UnicodeNormalization;
+
+/// RFC 5321's limit on a forward path, less the angle brackets.
+const MAX_LEN: usize = 254;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("the email address is empty")]
+    Empty,
+    #[error("the email address is longer than {MAX_LEN} characters")]
+    TooLong,
+    #[error("this is not a valid email address (expected name@example.com)")]
+    Invalid,
+}
+
+/// Returns the address as it will be shown (trimmed, NFKC) and the normalized form
+/// (also lowercased) that is unique in the store.
+pub fn normalize_email(raw: &str) -> Result<(String, String), EmailError> {
+    let display: String = raw.trim().nfkc().collect();
+    if display.is_empty() {
+        return Err(EmailError::Empty);
+    }
+    if display.chars().count() > MAX_LEN {
+        return Err(EmailError::TooLong);
+    }
+    // Plain addresses only: no display names ("Ada <ada@…>"), no quoted local parts.
+    let parsed = EmailAddress::parse_with_options(
+        &display,
+        email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal(),
+    )
+    .map_err(|_| EmailError::Invalid)?;
+    if parsed.local_part().starts_with('"') || !parsed.domain().contains('.') {
+        return Err(EmailError::Invalid);
+    }
+    let normalized = display.to_lowercase();
+    Ok((display, normalized))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_case_and_whitespace() {
+        let (display, normalized) = normalize_email("  Ada@Example.COM ").unwrap();
+        assert_eq!(display, "Ada@Example.COM");
+        assert_eq!(normalized, "ada@example.com");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_plain_address() {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "Ada <ada@example.com>",
+            "ada@localhost",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?} should be refused");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(normalize_email(&long).unwrap_err(), EmailError::TooLong);
+    }
+}

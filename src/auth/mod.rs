@@ -1,0 +1,144 @@
+//! The use cases: register, log in, authenticate a bearer token. No HTTP in here: the
+//! handlers call these with plain values and map [`Error`] to responses.
+
+mod email;
+mod login;
+mod register;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use time::Duration;
+
+use crate::clock::Clock;
+use crate::password::{HashError, Hasher, PolicyError};
+use crate::store::{Store, StoreError, User};
+use crate::tokens::{AccessClaims, AccessTokens, IssuedAccessToken, TokenError};
+
+pub use email::{EmailError, normalize_email};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    InvalidEmail(#[from] EmailError),
+    #[error(transparent)]
+    WeakPassword(#[from] PolicyError),
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("this account is disabled")]
+    AccountDisabled,
+    #[error(transparent)]
+    InvalidToken(TokenError),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::EmailTaken => Self::EmailTaken,
+            StoreError::Unavailable(_) => Self::Unavailable(err),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<HashError> for Error {
+    fn from(err: HashError) -> Self {
+        Self::Internal(err.to_string())
+    }
+}
+
+impl From<TokenError> for Error {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Signing(reason) => Self::Internal(reason),
+            other => Self::InvalidToken(other),
+        }
+    }
+}
+
+/// Where a request came from, recorded on the session it creates.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// How long what a login hands out stays valid.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub refresh_token: Duration,
+    pub session: Duration,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            refresh_token: Duration::days(30),
+            session: Duration::days(90),
+        }
+    }
+}
+
+/// What a successful login returns.
+pub struct TokenPair {
+    pub access: IssuedAccessToken,
+    pub refresh_token: SecretString,
+    pub refresh_expires_in: i64,
+}
+
+/// Everything the use cases need, built once at start-up.
+pub struct Auth {
+    store: Arc<dyn Store>,
+    hasher: Hasher,
+    tokens: AccessTokens,
+    clock: Arc<dyn Clock>,
+    lifetimes: Lifetimes,
+}
+
+impl Auth {
+    pub fn new(
+        store: Arc<dyn Store>,
+        hasher: Hasher,
+        tokens: AccessTokens,
+        clock: Arc<dyn Clock>,
+        lifetimes: Lifetimes,
+    ) -> Self {
+        Self {
+            store,
+            hasher,
+            tokens,
+            clock,
+            lifetimes,
+        }
+    }
+
+    pub fn tokens(&self) -> &AccessTokens {
+        &self.tokens
+    }
+
+    /// Checks a bearer token's signature, claims and expiry.
+    pub fn authenticate(&self, token: &str) -> Result<AccessClaims, Error> {
+        Ok(self.tokens.verify(token, self.clock.now())?)
+    }
+
+    /// The user a verified token speaks for; a token of a deleted or disabled user is
+    /// no longer valid.
+    pub async fn current_user(&self, claims: &AccessClaims) -> Result<User, Error> {
+        match self.store.user_by_id(claims.sub).await? {
+            Some(user) if !user.disabled => Ok(user),
+            _ => Err(Error::InvalidToken(TokenError::Invalid)),
+        }
+    }
+
+    /// Answers when the store does.
+    pub async fn ready(&self) -> Result<(), Error> {
+        Ok(self.store.ping().await?)
+    }
+}

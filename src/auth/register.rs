@@ -1,0 +1,36 @@
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use super::{Auth, Error, normalize_email};
+use crate::password::validate_new;
+use crate::store::{NewUser, User};
+
+impl Auth {
+    /// Creates an account. The database settles a race between two registrations of
+    /// one address: one wins, the other gets [`Error::EmailTaken`].
+    #[tracing::instrument(skip_all)]
+    pub async fn register(&self, email: &str, password: SecretString) -> Result<User, Error> {
+        let (email, email_normalized) = normalize_email(email)?;
+        let password = validate_new(&password, &email)?;
+        let password_hash = self.hasher.hash(password).await?;
+        self.create_user(email, email_normalized, password_hash)
+            .await
+    }
+
+    /// Stores a user whose password is already hashed (registration, or an import).
+    pub async fn create_user(
+        &self,
+        email: String,
+        email_normalized: String,
+        password_hash: SecretString,
+    ) -> Result<User, Error> {
+        let user = NewUser {
+            id: Uuid::now_v7(),
+            email,
+            email_normalized,
+            password_hash,
+            created_at: self.clock.now(),
+        };
+        Ok(self.store.create_user(&user).await?)
+    }
+}

@@ -1,0 +1,168 @@
+//! The command line: `serve`, `migrate`, `user create`, `user import`.
+
+use std::io::{BufRead, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::app::{self, Application};
+use crate::auth::{self, Auth};
+use crate::clock::SystemClock;
+use crate::config::{Overrides, Settings};
+use crate::password::ImportedHash;
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(name = "sesame", version, about = "A login and sign-up server")]
+pub struct Cli {
+    /// Log format.
+    #[arg(
+        long,
+        global = true,
+        env = "SESAME_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP.
+    Serve(Overrides),
+    /// Apply store migrations and exit.
+    Migrate(Overrides),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (it never belongs on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        settings: Overrides,
+    },
+    /// Import users from JSON lines `{"email", "password_hash"}` (bcrypt or Argon2 PHC).
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        settings: Overrides,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(flags) => {
+            let app = Application::build(Settings::resolve(flags)?).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate(flags) => {
+            let mut settings = Settings::resolve(flags)?;
+            settings.migrate = true;
+            app::open_store(&settings).await?;
+            println!("migrations applied");
+        }
+        Command::User(UserCommand::Create {
+            email, settings, ..
+        }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_to_string(&mut password)
+                .context("cannot read the password from standard input")?;
+            let password = password.strip_suffix('\n').unwrap_or(&password);
+            let password = password.strip_suffix('\r').unwrap_or(password);
+            let auth = offline_auth(settings).await?;
+            let user = auth
+                .register(&email, SecretString::from(password))
+                .await
+                .map_err(describe)?;
+            println!("created user {} <{}>", user.id, user.email);
+        }
+        Command::User(UserCommand::Import { file, settings }) => {
+            let auth = offline_auth(settings).await?;
+            import(&auth, &file).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The use cases for commands that run without serving.
+async fn offline_auth(flags: Overrides) -> anyhow::Result<Auth> {
+    let settings = Settings::resolve(flags)?;
+    let issuer = settings
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.bind));
+    app::build_auth(&settings, issuer, Arc::new(SystemClock)).await
+}
+
+fn describe(err: auth::Error) -> anyhow::Error {
+    anyhow::anyhow!("{err}")
+}
+
+#[derive(Deserialize)]
+struct ImportLine {
+    email: String,
+    password_hash: String,
+}
+
+/// Imports line by line. A line that cannot be imported is reported by number (never
+/// its content, which holds a hash) and the rest go on; existing emails are skipped.
+async fn import(auth: &Auth, file: &std::path::Path) -> anyhow::Result<()> {
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
+    );
+    let (mut imported, mut skipped, mut invalid) = (0u64, 0u64, 0u64);
+    for (index, line) in reader.lines().enumerate() {
+        let number = index + 1;
+        let line = line.with_context(|| format!("cannot read line {number}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let outcome = match serde_json::from_str::<ImportLine>(&line) {
+            Ok(entry) => import_one(auth, entry).await,
+            Err(_) => Err("not a JSON object with \"email\" and \"password_hash\"".to_owned()),
+        };
+        match outcome {
+            Ok(true) => imported += 1,
+            Ok(false) => skipped += 1,
+            Err(reason) => {
+                invalid += 1;
+                eprintln!("line {number}: {reason}");
+            }
+        }
+    }
+    println!("imported {imported}, skipped {skipped} existing, {invalid} invalid");
+    if invalid > 0 {
+        bail!("{invalid} line(s) could not be imported");
+    }
+    Ok(())
+}
+
+/// `Ok(false)` when the email already has an account.
+async fn import_one(auth: &Auth, entry: ImportLine) -> Result<bool, String> {
+    let (email, normalized) = auth::normalize_email(&entry.email).map_err(|e| e.to_string())?;
+    let hash = ImportedHash::parse(&entry.password_hash)?;
+    match auth
+        .create_user(email, normalized, hash.into_secret())
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(auth::Error::EmailTaken) => Ok(false),
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -1,0 +1,191 @@
+//! Settings from flags, `SESAME_*` environment variables and an optional TOML file
+//! (`--config`), in that order of precedence, over built-in defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::password::HashParams;
+use crate::tokens::JwtAlgorithm;
+
+/// Every setting, each optional: the same keys come from flags, env or the TOML file.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    /// TOML file with any of these settings (snake_case keys).
+    #[arg(long, env = "SESAME_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "SESAME_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// Store URL [default: sqlite://sesame.db].
+    #[arg(long = "database", env = "SESAME_DATABASE_URL")]
+    pub database: Option<String>,
+    /// Largest number of store connections [default: 8].
+    #[arg(long, env = "SESAME_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
+    /// Do not apply store migrations at start.
+    #[arg(long, env = "SESAME_NO_MIGRATE")]
+    #[serde(default)]
+    pub no_migrate: bool,
+    /// Token issuer (`iss`) [default: http://HOST:PORT of the bind address].
+    #[arg(long, env = "SESAME_ISSUER")]
+    pub issuer: Option<String>,
+    /// Token audience (`aud`) [default: the issuer; none in HS256 mode].
+    #[arg(long, env = "SESAME_AUDIENCE")]
+    pub audience: Option<String>,
+    /// ES256, EdDSA, RS256 or HS256 [default: ES256].
+    #[arg(long, env = "SESAME_JWT_ALGORITHM")]
+    pub jwt_algorithm: Option<String>,
+    /// File holding the HS256 secret (32 bytes or more).
+    #[arg(long, env = "SESAME_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// Access-token lifetime in seconds [default: 900].
+    #[arg(long, env = "SESAME_ACCESS_TOKEN_TTL")]
+    pub access_token_ttl: Option<u64>,
+    /// Argon2id memory in KiB [default: 19456].
+    #[arg(long, env = "SESAME_HASH_MEMORY_KIB")]
+    pub hash_memory_kib: Option<u32>,
+    /// Argon2id passes [default: 2].
+    #[arg(long, env = "SESAME_HASH_ITERATIONS")]
+    pub hash_iterations: Option<u32>,
+    /// Argon2id lanes [default: 1].
+    #[arg(long, env = "SESAME_HASH_PARALLELISM")]
+    pub hash_parallelism: Option<u32>,
+    /// Hashes computed at once [default: number of cores].
+    #[arg(long, env = "SESAME_HASH_WORKERS")]
+    pub hash_workers: Option<usize>,
+    /// Largest request body in bytes [default: 65536].
+    #[arg(long, env = "SESAME_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+    /// Seconds before a request is abandoned with 408 [default: 30].
+    #[arg(long, env = "SESAME_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The resolved settings the application runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub database: DatabaseUrl,
+    pub db_max_connections: u32,
+    pub migrate: bool,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub jwt_algorithm: JwtAlgorithm,
+    pub jwt_secret_file: Option<PathBuf>,
+    pub access_token_ttl: Duration,
+    pub hash: HashParams,
+    pub hash_workers: usize,
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+}
+
+/// A database URL whose password never reaches a log.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.split_once('@') {
+            Some((_, host)) => write!(f, "[redacted]@{host}"),
+            None => f.write_str(&self.0),
+        }
+    }
+}
+
+impl Settings {
+    /// Merges flags and env (`flags`) over the TOML file they name, over the defaults.
+    pub fn resolve(flags: Overrides) -> Result<Self, ConfigError> {
+        let file = match &flags.config {
+            Some(path) => read_file(path)?,
+            None => Overrides::default(),
+        };
+        macro_rules! pick {
+            ($field:ident) => {
+                flags.$field.clone().or(file.$field.clone())
+            };
+        }
+        let defaults = HashParams::default();
+        let jwt_algorithm = match pick!(jwt_algorithm) {
+            Some(name) => name.parse().map_err(ConfigError::Invalid)?,
+            None => JwtAlgorithm::Es256,
+        };
+        let jwt_secret_file = pick!(jwt_secret_file);
+        if jwt_algorithm == JwtAlgorithm::Hs256 && jwt_secret_file.is_none() {
+            return Err(ConfigError::Invalid(
+                "HS256 needs --jwt-secret-file with a secret of 32 bytes or more".to_owned(),
+            ));
+        }
+        let settings = Self {
+            bind: pick!(bind).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database: DatabaseUrl::new(
+                pick!(database).unwrap_or_else(|| "sqlite://sesame.db".to_owned()),
+            ),
+            db_max_connections: pick!(db_max_connections).unwrap_or(8),
+            migrate: !(flags.no_migrate || file.no_migrate),
+            issuer: pick!(issuer),
+            audience: pick!(audience),
+            jwt_algorithm,
+            jwt_secret_file,
+            access_token_ttl: Duration::from_secs(pick!(access_token_ttl).unwrap_or(900)),
+            hash: HashParams {
+                memory_kib: pick!(hash_memory_kib).unwrap_or(defaults.memory_kib),
+                iterations: pick!(hash_iterations).unwrap_or(defaults.iterations),
+                parallelism: pick!(hash_parallelism).unwrap_or(defaults.parallelism),
+            },
+            hash_workers: pick!(hash_workers).unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+            }),
+            body_limit: pick!(body_limit).unwrap_or(64 * 1024),
+            request_timeout: Duration::from_secs(pick!(request_timeout).unwrap_or(30)),
+        };
+        if settings.access_token_ttl.is_zero() || settings.hash_workers == 0 {
+            return Err(ConfigError::Invalid(
+                "access_token_ttl and hash_workers must be greater than zero".to_owned(),
+            ));
+        }
+        Ok(settings)
+    }
+}
+
+fn read_file(path: &Path) -> Result<Overrides, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })
+}

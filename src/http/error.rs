@@ -1,0 +1,281 @@
+//! The one error type at the HTTP edge: [`ApiError`] renders RFC 9457 problem documents
+//! with a stable `code`; [`OAuthError`] renders RFC 6749 §5.2 errors for `/token`.
+//! Internal causes are logged (inside the request's span, so with its id) and never sent.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth;
+use crate::password::PolicyError;
+use crate::tokens::TokenError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One field's complaint in a validation error.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: `code` carries the meaning.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    /// A sentence a person can act on.
+    pub detail: String,
+    /// A stable snake_case identifier to switch on.
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    challenge: Option<String>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            challenge: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn field(mut self, field: &'static str, message: impl Into<String>) -> Self {
+        self.errors.push(FieldError {
+            field,
+            message: message.into(),
+        });
+        self
+    }
+
+    /// Adds a `WWW-Authenticate` challenge (RFC 6750 §3).
+    pub fn challenge(mut self, challenge: impl Into<String>) -> Self {
+        self.challenge = Some(challenge.into());
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on our side; the request id identifies it in our logs.",
+        )
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The service cannot reach its database right now; try again shortly.",
+        )
+        .retry_after(1)
+    }
+
+    /// The problem for a bare status (404, 405, 408, 413, ...) from the routing layers.
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, detail) = match status {
+            StatusCode::NOT_FOUND => ("not_found", "There is nothing at this path."),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "This path does not accept this method; see /docs.",
+            ),
+            StatusCode::REQUEST_TIMEOUT => (
+                "timeout",
+                "The request took too long to complete; try again.",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "body_too_large",
+                "The request body is larger than this server accepts.",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "Send application/json or application/x-www-form-urlencoded.",
+            ),
+            s if s.is_server_error() => return Self::internal(),
+            _ => ("bad_request", "The request could not be understood."),
+        };
+        Self::new(status, code, detail)
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: "about:blank",
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code,
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.problem())).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(challenge) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<auth::Error> for ApiError {
+    fn from(err: auth::Error) -> Self {
+        use auth::Error as E;
+        match err {
+            E::InvalidEmail(e) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_email",
+                e.to_string(),
+            )
+            .field("email", e.to_string()),
+            E::WeakPassword(PolicyError::TooLong) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "password_too_long",
+                PolicyError::TooLong.to_string(),
+            )
+            .field("password", PolicyError::TooLong.to_string()),
+            E::WeakPassword(e) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "weak_password",
+                e.to_string(),
+            )
+            .field("password", e.to_string()),
+            E::EmailTaken => Self::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "An account with this email already exists; log in instead.",
+            ),
+            E::InvalidCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Invalid email or password.",
+            ),
+            E::AccountDisabled => Self::new(
+                StatusCode::FORBIDDEN,
+                "account_disabled",
+                "This account is disabled; contact the administrator.",
+            ),
+            E::InvalidToken(e) => invalid_token(&e),
+            E::Unavailable(cause) => {
+                tracing::error!(error = %cause, "store unavailable");
+                Self::unavailable()
+            }
+            E::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+/// 401 with the RFC 6750 `invalid_token` challenge.
+pub fn invalid_token(err: &TokenError) -> ApiError {
+    let description = match err {
+        TokenError::Expired => "The access token has expired; refresh it or log in again.",
+        _ => "The access token is invalid.",
+    };
+    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", description).challenge(format!(
+        "Bearer error=\"invalid_token\", error_description=\"{description}\""
+    ))
+}
+
+/// An RFC 6749 §5.2 error, for the OAuth2 token endpoint. `detail` repeats the
+/// description for clients written against the FastAPI seed, which read `.detail`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthError {
+    #[serde(skip)]
+    status: StatusCode,
+    pub error: &'static str,
+    pub error_description: String,
+    pub detail: String,
+}
+
+impl OAuthError {
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        let description = description.into();
+        Self {
+            status,
+            error,
+            detail: description.clone(),
+            error_description: description,
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(&self)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+impl From<ApiError> for OAuthError {
+    fn from(err: ApiError) -> Self {
+        if err.status().is_server_error() {
+            let error = if err.status() == StatusCode::SERVICE_UNAVAILABLE {
+                "temporarily_unavailable"
+            } else {
+                "server_error"
+            };
+            return Self::new(err.status(), error, err.detail());
+        }
+        match err.code() {
+            "invalid_credentials" => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "Invalid email or password.",
+            ),
+            "account_disabled" => Self::new(StatusCode::BAD_REQUEST, "invalid_grant", err.detail()),
+            _ => Self::invalid_request(err.detail()),
+        }
+    }
+}

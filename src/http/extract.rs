@@ -1,0 +1,185 @@
+//! Extractors that answer in our error format: request bodies (JSON or form), the
+//! bearer token, the client's address, and the refusal of credentials in the URL.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::{ApiError, invalid_token};
+use crate::auth::ClientInfo;
+use crate::tokens::AccessClaims;
+
+/// A request body in JSON (`application/json`) or form (`application/x-www-form-urlencoded`)
+/// encoding. Malformed bodies get 400 `malformed_body`, bodies of the wrong shape
+/// (unknown or missing fields, wrong types) 422 `invalid_body`, others 413 or 415.
+pub struct Body<T>(pub T);
+
+enum Encoding {
+    Json,
+    Form,
+}
+
+fn encoding(parts: &Parts) -> Option<Encoding> {
+    let content_type = parts.headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let mime = content_type.split(';').next()?.trim().to_ascii_lowercase();
+    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+        Some(Encoding::Json)
+    } else if mime == "application/x-www-form-urlencoded" {
+        Some(Encoding::Form)
+    } else {
+        None
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let Some(encoding) = encoding(&parts) else {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as application/json or application/x-www-form-urlencoded.",
+            ));
+        };
+        let bytes = axum::body::to_bytes(body, state.body_limit)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!(
+                        "The request body is larger than {} bytes.",
+                        state.body_limit
+                    ),
+                )
+            })?;
+        match encoding {
+            Encoding::Json => serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+                use serde_json::error::Category;
+                match e.classify() {
+                    Category::Data => invalid_body(e.to_string()),
+                    _ => ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "malformed_body",
+                        format!("The body is not valid JSON: {e}."),
+                    ),
+                }
+            }),
+            Encoding::Form => serde_urlencoded::from_bytes(&bytes)
+                .map(Body)
+                .map_err(|e| invalid_body(e.to_string())),
+        }
+    }
+}
+
+fn invalid_body(reason: String) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+        format!("The body does not have the expected fields: {reason}."),
+    )
+}
+
+/// Refuses requests that carry credentials in the query string, before anything else
+/// is read: URLs end up in proxy logs, browser history and referrers.
+pub struct NoCredentialsInQuery;
+
+const QUERY_SECRETS: [&str; 3] = ["password", "refresh_token", "client_secret"];
+
+impl<S: Send + Sync> FromRequestParts<S> for NoCredentialsInQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(query) = parts.uri.query() else {
+            return Ok(Self);
+        };
+        let carries_secret = match serde_urlencoded::from_str::<Vec<(String, String)>>(query) {
+            Ok(pairs) => pairs
+                .iter()
+                .any(|(key, _)| QUERY_SECRETS.contains(&key.as_str())),
+            // Undecodable: be conservative and look at the raw keys.
+            Err(_) => QUERY_SECRETS.iter().any(|k| query.contains(k)),
+        };
+        if carries_secret {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "credentials_in_query",
+                "Credentials must be sent in the request body, never in the URL.",
+            ));
+        }
+        Ok(Self)
+    }
+}
+
+/// The claims of a valid bearer token; a handler that takes one cannot run without it.
+pub struct AuthUser(pub AccessClaims);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            // RFC 6750 §3.1: no credentials, no error code in the challenge.
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "This endpoint needs an access token: send `Authorization: Bearer <token>`.",
+            )
+            .challenge("Bearer"));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty() && !token.contains(' '));
+        let Some(token) = token else {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The Authorization header must be `Bearer <token>`.",
+            )
+            .challenge("Bearer error=\"invalid_request\""));
+        };
+        state
+            .auth
+            .authenticate(token)
+            .map(AuthUser)
+            .map_err(|e| match e {
+                crate::auth::Error::InvalidToken(e) => invalid_token(&e),
+                other => ApiError::from(other),
+            })
+    }
+}
+
+/// The peer address and user agent, recorded on sessions.
+pub struct Client(pub ClientInfo);
+
+/// Long enough for any real browser's user agent; longer ones are cut.
+const MAX_USER_AGENT: usize = 512;
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
+        Ok(Self(ClientInfo { ip, user_agent }))
+    }
+}

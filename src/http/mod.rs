@@ -1,0 +1,70 @@
+//! The HTTP edge: parse, authenticate, map errors. Decisions live in `auth`.
+
+pub mod error;
+pub mod extract;
+mod middleware;
+mod openapi;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::auth::Auth;
+pub use openapi::ApiDoc;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: Arc<Auth>,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+/// Everything an HTTP request goes through, outermost first: request id and access
+/// log, panic guard, security headers, problem documents for bare errors, timeout.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        ));
+    openapi::routes(state).layer(
+        ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(middleware::observe))
+            .layer(CatchPanicLayer::custom(|_| {
+                tracing::error!("a handler panicked");
+                axum::response::IntoResponse::into_response(error::ApiError::internal())
+            }))
+            .layer(headers)
+            .layer(axum::middleware::from_fn(
+                middleware::problem_for_bare_errors,
+            ))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                request_timeout,
+            )),
+    )
+}

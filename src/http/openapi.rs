@@ -1,0 +1,79 @@
+//! The OpenAPI 3.1 document, generated from the handlers, and the Swagger UI at `/docs`
+//! (served from the binary: no request leaves the machine).
+
+use axum::Router;
+use utoipa::openapi::security::{
+    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
+};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use super::AppState;
+use super::routes::{accounts, me, ops, tokens, wellknown};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sesame",
+        description = "Register, log in, and verify tokens anywhere. Errors are RFC 9457 \
+            problem documents with a stable `code`; `/token` answers with RFC 6749 errors.",
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "accounts", description = "Sign up, log in, the current user"),
+        (name = "tokens", description = "OAuth2 token endpoint"),
+        (name = "discovery", description = "Keys and metadata for token verifiers"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        // Lets Swagger UI's Authorize button log in through /token.
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(
+                "/token",
+                Scopes::new(),
+            ))])),
+        );
+    }
+}
+
+pub fn routes(state: AppState) -> Router {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::login))
+        .routes(routes!(tokens::token))
+        .routes(routes!(me::me))
+        .routes(routes!(wellknown::jwks))
+        .routes(routes!(wellknown::openid_configuration))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .with_state(state)
+        .split_for_parts();
+    router.merge(
+        SwaggerUi::new("/docs")
+            .url("/openapi.json", openapi)
+            .config(
+                Config::default()
+                    .validator_url("none")
+                    .persist_authorization(true),
+            ),
+    )
+}

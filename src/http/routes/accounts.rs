@@ -1,0 +1,85 @@
+//! `POST /register` and `POST /login`.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{TokenResponse, UserBody, no_store};
+use crate::http::AppState;
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{Body, Client, NoCredentialsInQuery};
+
+/// An email and a password, as JSON or as a form.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    #[schema(value_type = String, format = Password, example = "correct horse battery")]
+    pub password: SecretString,
+}
+
+/// Create an account.
+#[utoipa::path(
+    post, path = "/register", tag = "accounts",
+    request_body(content(
+        (Credentials = "application/json"),
+        (Credentials = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "The account was created", body = UserBody,
+            headers(("Location" = String, description = "/me"))),
+        (status = 400, description = "malformed_body, credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_email, weak_password, password_too_long, invalid_body", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn register(
+    _: NoCredentialsInQuery,
+    State(state): State<AppState>,
+    Body(credentials): Body<Credentials>,
+) -> Result<Response, ApiError> {
+    let user = state
+        .auth
+        .register(&credentials.email, credentials.password)
+        .await?;
+    let mut response = no_store(UserBody::from(user));
+    *response.status_mut() = StatusCode::CREATED;
+    response
+        .headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static("/me"));
+    Ok(response)
+}
+
+/// Log in with an email and a password.
+///
+/// An unknown email and a wrong password get the same answer in about the same time.
+#[utoipa::path(
+    post, path = "/login", tag = "accounts",
+    request_body(content(
+        (Credentials = "application/json"),
+        (Credentials = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 400, description = "malformed_body, credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "invalid_credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "account_disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_body", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn login(
+    _: NoCredentialsInQuery,
+    State(state): State<AppState>,
+    Client(client): Client,
+    Body(credentials): Body<Credentials>,
+) -> Result<impl IntoResponse, ApiError> {
+    let pair = state
+        .auth
+        .login(&credentials.email, credentials.password, client)
+        .await?;
+    Ok(no_store(TokenResponse::from(pair)))
+}

@@ -1,0 +1,81 @@
+//! Handlers, one module per group of endpoints, and the bodies they share.
+
+pub mod accounts;
+pub mod me;
+pub mod ops;
+pub mod tokens;
+pub mod wellknown;
+
+use axum::Json;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::TokenPair;
+use crate::store::User;
+
+/// A user, as every endpoint shows one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserBody {
+    pub id: Uuid,
+    pub email: String,
+    pub email_verified: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    pub mfa_enabled: bool,
+    pub roles: Vec<String>,
+}
+
+impl From<User> for UserBody {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            email_verified: user.email_verified,
+            created_at: user.created_at,
+            mfa_enabled: false,
+            roles: Vec::new(),
+        }
+    }
+}
+
+/// RFC 6749 §5.1 token response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// A JWT (`typ: at+jwt`); verify it with the keys at `/.well-known/jwks.json`.
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Opaque; exchange it for a new pair at `/refresh`.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: i64,
+}
+
+impl From<TokenPair> for TokenResponse {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access_token: pair.access.token,
+            token_type: "Bearer",
+            expires_in: pair.access.expires_in,
+            refresh_token: pair.refresh_token.expose_secret().to_owned(),
+            refresh_expires_in: pair.refresh_expires_in,
+        }
+    }
+}
+
+/// A JSON response that must not be stored by any cache (tokens, user data).
+pub fn no_store(body: impl Serialize) -> Response {
+    let mut response = Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}

@@ -1,0 +1,144 @@
+//! Persistence. The [`Store`] trait is the only door to the database: every method is a
+//! whole operation, atomic inside the store, so races are settled by the database and
+//! never by a read-then-write in the layers above. The backend is chosen once, from the
+//! URL scheme, in [`open`].
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What can go wrong in the store, in terms the layers above can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a user with this email already exists")]
+    EmailTaken,
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL: {0}")]
+    UnsupportedUrl(String),
+}
+
+impl StoreError {
+    /// Connection-level failures (the database is down or unreachable), as opposed to
+    /// errors in a query: the HTTP layer answers the first with 503.
+    pub(crate) fn from_sqlx(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(err),
+            other => Self::Database(other),
+        }
+    }
+}
+
+/// A user as the rest of the application sees it (no password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub email_verified: bool,
+    pub disabled: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// What a login needs to decide: the user and the stored hash.
+#[derive(Debug)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: SecretString,
+}
+
+#[derive(Debug)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub email: String,
+    pub email_normalized: String,
+    pub password_hash: SecretString,
+    pub created_at: OffsetDateTime,
+}
+
+/// Everything a successful login writes, in one transaction.
+#[derive(Debug)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// SHA-256 of the first refresh token of the session's family.
+    pub refresh_token_hash: Vec<u8>,
+    pub refresh_expires_at: OffsetDateTime,
+    /// A new hash of the password, when the stored one used outdated parameters.
+    /// Replaces `previous_hash` only if that is still what the store holds.
+    pub rehash: Option<Rehash>,
+}
+
+#[derive(Debug)]
+pub struct Rehash {
+    pub previous_hash: SecretString,
+    pub new_hash: SecretString,
+}
+
+/// A signing key as stored: the private key as PKCS#8 PEM.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_key_pem: SecretString,
+    pub created_at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations; safe to run from several processes at once.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Answers when the database does.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts a user; [`StoreError::EmailTaken`] when the normalized email exists.
+    async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
+    async fn credentials_by_email(
+        &self,
+        email_normalized: &str,
+    ) -> Result<Option<Credentials>, StoreError>;
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
+
+    /// Records a successful login: creates the session with its first refresh token,
+    /// stamps the user's last login and stores an upgraded hash, all or nothing.
+    async fn record_login(&self, session: &NewSession) -> Result<(), StoreError>;
+
+    /// The active signing key for `alg`, if one exists.
+    async fn active_signing_key(&self, alg: &str) -> Result<Option<StoredKey>, StoreError>;
+    /// Inserts `key` as the active key for its algorithm unless one already is, and
+    /// returns whichever key is active afterwards (ours or the one that won the race).
+    async fn insert_signing_key_if_none(&self, key: &StoredKey) -> Result<StoredKey, StoreError>;
+}
+
+/// Opens the store named by `url` (`sqlite://…`), applying migrations when `migrate` is set.
+pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(
+            sqlite::SqliteStore::connect(url, max_connections).await?,
+        ))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Err(StoreError::UnsupportedUrl(
+            "PostgreSQL support is not built yet; use sqlite://FILE".to_owned(),
+        ))
+    } else {
+        Err(StoreError::UnsupportedUrl(
+            "expected a URL starting with sqlite://".to_owned(),
+        ))
+    }
+}
