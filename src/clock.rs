@@ -32,6 +32,11 @@ impl ManualClock {
         }
     }
 
+    /// Now, in Unix seconds (the unit of JWT times).
+    pub fn now_unix(&self) -> i64 {
+        self.now().unix_timestamp()
+    }
+
     pub fn advance(&self, by: Duration) {
         let mut now = self
             .now

@@ -19,7 +19,11 @@ pub fn init(format: LogFormat) {
         .with_ansi(std::io::stdout().is_terminal());
     let result = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init(),
     };
     // A subscriber already installed (a test harness, say) keeps its place.
     drop(result);

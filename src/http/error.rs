@@ -230,6 +230,9 @@ pub struct OAuthError {
     pub error: &'static str,
     pub error_description: String,
     pub detail: String,
+    /// Sesame's own code, where it says more than `error` (`credentials_in_query`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
 }
 
 impl OAuthError {
@@ -240,6 +243,7 @@ impl OAuthError {
             error,
             detail: description.clone(),
             error_description: description,
+            code: None,
         }
     }
 
@@ -275,7 +279,10 @@ impl From<ApiError> for OAuthError {
                 "Invalid email or password.",
             ),
             "account_disabled" => Self::new(StatusCode::BAD_REQUEST, "invalid_grant", err.detail()),
-            _ => Self::invalid_request(err.detail()),
+            code => Self {
+                code: Some(code),
+                ..Self::invalid_request(err.detail())
+            },
         }
     }
 }

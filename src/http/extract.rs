@@ -59,6 +59,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
                 )
             })?;
         match encoding {
+            // serde would also fill a struct from a JSON array; the contract is objects.
+            Encoding::Json if bytes.trim_ascii_start().first() == Some(&b'[') => Err(invalid_body(
+                "expected a JSON object, not an array".to_owned(),
+            )),
             Encoding::Json => serde_json::from_slice(&bytes).map(Body).map_err(|e| {
                 use serde_json::error::Category;
                 match e.classify() {

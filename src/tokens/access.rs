@@ -57,10 +57,15 @@ impl AccessTokens {
         validation.set_issuer(&[&issuer]);
         // Expiry is checked against our clock below, not the library's.
         validation.validate_exp = false;
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         match &audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            None => validation.validate_aud = false,
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+            }
+            None => {
+                validation.validate_aud = false;
+                validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+            }
         }
         Self {
             key,

@@ -159,7 +159,8 @@ fn generate_pkcs8_pem(alg: JwtAlgorithm) -> Result<SecretString, KeyError> {
                 .as_ref()
                 .to_vec()
         }
-        JwtAlgorithm::EdDsa => Ed25519KeyPair::generate_pkcs8(&rng)
+        // Version 1 PKCS#8: what the PEM reader of jsonwebtoken accepts.
+        JwtAlgorithm::EdDsa => Ed25519KeyPair::generate_pkcs8v1(&rng)
             .map_err(|_| KeyError::Generate)?
             .as_ref()
             .to_vec(),

@@ -1,1 +1,14 @@
+//! The API test suite: one binary, one module per feature, each test against a real
+//! server with its own fresh store.
+#![allow(clippy::unwrap_used)]
 
+mod helpers;
+
+mod bodies;
+mod discovery;
+mod login;
+mod me;
+mod process;
+mod register;
+mod token_endpoint;
+mod token_forgery;

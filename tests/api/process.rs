@@ -1,0 +1,353 @@
+//! The real binary: restarts, signals, logs and the command line.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::PASSWORD;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sesame");
+const ISSUER: &str = "https://auth.example.com";
+const CHEAP_HASH: [&str; 4] = ["--hash-memory-kib", "64", "--hash-iterations", "1"];
+
+struct Server {
+    child: Child,
+    address: String,
+    logs: Arc<Mutex<Vec<String>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Server {
+    fn start(database: &str) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0"])
+            .args(["--database", database])
+            // Fixed, as a deployment sets it: the port changes at every start here.
+            .args(["--issuer", ISSUER])
+            .args(CHEAP_HASH)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let sink = Arc::clone(&logs);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(entry) = serde_json::from_str::<Value>(&line)
+                    && entry["message"] == "listening"
+                {
+                    let _ = tx.send(entry["address"].as_str().unwrap_or_default().to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let address = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server logs its address when it listens");
+        Self {
+            child,
+            address: format!("http://{address}"),
+            logs,
+            reader,
+        }
+    }
+
+    /// SIGTERM, then the exit status and every log line (stdout and stderr).
+    fn stop(mut self) -> (ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        // Already gone if a test signalled it itself.
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().unwrap();
+        self.reader.join().unwrap();
+        let mut logs = self.logs.lock().unwrap().clone();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut stderr).unwrap();
+        logs.extend(stderr.lines().map(str::to_owned));
+        (status, logs)
+    }
+}
+
+fn database(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}/sesame.db", dir.path().display())
+}
+
+async fn post(url: String, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn login(server: &Server, email: &str) -> Value {
+    let response = post(
+        format!("{}/login", server.address),
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+async fn me(server: &Server, token: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{}/me", server.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn register(server: &Server, email: &str) {
+    let response = post(
+        format!("{}/register", server.address),
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+async fn jwks(server: &Server) -> String {
+    reqwest::get(format!("{}/.well-known/jwks.json", server.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_token_issued_before_a_restart_verifies_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Server::start(&database(&dir));
+    register(&first, "ada@example.com").await;
+    let tokens = login(&first, "ada@example.com").await;
+    let keys_before = jwks(&first).await;
+    let (status, _) = first.stop();
+    assert!(status.success(), "SIGTERM exits cleanly: {status}");
+
+    let second = Server::start(&database(&dir));
+    assert_eq!(
+        jwks(&second).await,
+        keys_before,
+        "the key is kept in the store"
+    );
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(me(&second, token).await, StatusCode::OK);
+    second.stop();
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_request_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&database(&dir));
+    register(&server, "ada@example.com").await;
+    let body = json!({"email": "ada@example.com", "password": PASSWORD}).to_string();
+    let (head, tail) = body.split_at(10);
+    let mut stream = tokio::net::TcpStream::connect(server.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /login HTTP/1.1\r\nhost: sesame\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{head}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // The signal lands while the request is half sent; the rest follows after it.
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stream.write_all(tail.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let (status, logs) = server.stop();
+    assert!(status.success(), "{status}");
+    assert!(logs.iter().any(|l| l.contains("shutting down")), "{logs:?}");
+}
+
+#[tokio::test]
+async fn logs_never_contain_passwords_tokens_or_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&database(&dir));
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.address);
+    register(&server, "ada@example.com").await;
+    let tokens = login(&server, "ada@example.com").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(me(&server, &access).await, StatusCode::OK);
+    client
+        .post(url("/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "ada@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    post(
+        url("/login"),
+        json!({"email": "ada@example.com", "password": "wrong password 1"}),
+    )
+    .await;
+    post(
+        url("/register"),
+        json!({"email": "b@example.com", "password": "password123"}),
+    )
+    .await;
+    client
+        .post(url("/login?password=query-secret-123"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(url("/me"))
+        .bearer_auth(format!("{access}tampered"))
+        .send()
+        .await
+        .unwrap();
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_one(&sqlx::SqlitePool::connect(&database(&dir)).await.unwrap())
+        .await
+        .unwrap();
+
+    let (_, logs) = server.stop();
+
+    let all = logs.join("\n");
+    for secret in [
+        PASSWORD,
+        "correct+horse",
+        "wrong password 1",
+        "password123",
+        "query-secret-123",
+        &access,
+        access.split('.').nth(2).unwrap(),
+        &refresh,
+        &hash,
+        "$argon2",
+    ] {
+        assert!(!all.contains(secret), "the logs contain {secret:?}");
+    }
+    // One JSON line per request, with its method, path (no query), status and id.
+    let requests: Vec<Value> = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), 8, "{logs:#?}");
+    for entry in &requests {
+        assert!(
+            entry["method"].is_string() && entry["status"].is_u64(),
+            "{entry}"
+        );
+        assert!(entry["latency_ms"].is_number(), "{entry}");
+        assert!(!entry["path"].as_str().unwrap().contains('?'), "{entry}");
+        assert!(entry["span"]["request_id"].is_string(), "{entry}");
+    }
+}
+
+fn sesame(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn user_create_reads_the_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(&dir);
+    let mut args = vec![
+        "user",
+        "create",
+        "--email",
+        "ada@example.com",
+        "--password-stdin",
+    ];
+    args.extend(["--database", &db]);
+    args.extend(CHEAP_HASH);
+
+    let created = sesame(&args, Some(&format!("{PASSWORD}\n")));
+    assert!(created.status.success(), "{created:?}");
+    args[3] = "bob@example.com";
+    let weak = sesame(&args, Some("password123\n"));
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("most commonly used"));
+
+    let server = Server::start(&db);
+    login(&server, "ada@example.com").await;
+    server.stop();
+}
+
+#[tokio::test]
+async fn user_import_reports_bad_lines_by_number_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(&dir);
+    let file = dir.path().join("users.jsonl");
+    std::fs::write(
+        &file,
+        [
+            r#"{"email": "a@example.com", "password_hash": "$2b$04$g1oEwtp6363mqCEBK.D/.O58wFdgBMNoK8KlVitR1Wo80qf/UDsr2"}"#,
+            r#"{"email": "b@example.com", "password_hash": "plaintext-password"}"#,
+            "not json",
+            r#"{"email": "A@example.com", "password_hash": "$2b$04$g1oEwtp6363mqCEBK.D/.O58wFdgBMNoK8KlVitR1Wo80qf/UDsr2"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let path = file.display().to_string();
+
+    let output = sesame(&["user", "import", &path, "--database", &db], None);
+
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stdout.contains("imported 1, skipped 1 existing, 2 invalid"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("line 2: unsupported hash format"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 3:"), "{stderr}");
+    assert!(!stderr.contains("plaintext-password"), "{stderr}");
+}
+
+#[test]
+fn migrate_creates_the_schema_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = sesame(&["migrate", "--database", &database(&dir)], None);
+    assert!(output.status.success(), "{output:?}");
+    assert!(dir.path().join("sesame.db").exists());
+}

@@ -1,0 +1,167 @@
+//! Forged tokens. The forger here holds the server's real private key (read from the
+//! store), so each refusal below is due to the one thing changed, not to a bad signature.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+struct Forger {
+    kid: String,
+    key: EncodingKey,
+    claims: Value,
+}
+
+impl Forger {
+    async fn new(app: &TestApp) -> (Self, String) {
+        let tokens = app.signed_up("ada@example.com").await;
+        let token = tokens["access_token"].as_str().unwrap().to_owned();
+        let (kid, pem): (String, String) =
+            sqlx::query_as("SELECT kid, private_key_pem FROM signing_keys WHERE active = 1")
+                .fetch_one(&app.db().await)
+                .await
+                .unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let key = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+        (Self { kid, key, claims }, token)
+    }
+
+    fn sign(&self, claims: &Value, typ: &str, kid: &str) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(kid.to_owned());
+        encode(&header, claims, &self.key).unwrap()
+    }
+
+    fn with(&self, field: &str, value: Value) -> String {
+        let mut claims = self.claims.clone();
+        if value.is_null() {
+            claims.as_object_mut().unwrap().remove(field);
+        } else {
+            claims[field] = value;
+        }
+        self.sign(&claims, "at+jwt", &self.kid)
+    }
+}
+
+async fn assert_refused(app: &TestApp, token: &str, what: &str) {
+    let response = app.me(token).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_token", "{what}");
+}
+
+#[tokio::test]
+async fn a_resigned_copy_of_a_real_token_is_accepted() {
+    // The control case: the forging harness itself makes valid tokens.
+    let app = spawn_app().await;
+    let (forger, _) = Forger::new(&app).await;
+    let token = forger.sign(&forger.claims, "at+jwt", &forger.kid);
+    assert_eq!(app.me(&token).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn changed_claims_are_refused() {
+    let app = spawn_app().await;
+    let (forger, _) = Forger::new(&app).await;
+    let past = app.clock.now_unix() - 3600;
+
+    for (field, value) in [
+        ("iss", json!("https://evil.example")),
+        ("aud", json!("another-service")),
+        ("aud", Value::Null),
+        ("exp", json!(past)),
+        ("exp", Value::Null),
+        ("sub", Value::Null),
+        ("sub", json!("not-a-uuid")),
+    ] {
+        assert_refused(
+            &app,
+            &forger.with(field, value.clone()),
+            &format!("{field}={value}"),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn wrong_headers_are_refused() {
+    let app = spawn_app().await;
+    let (forger, _) = Forger::new(&app).await;
+    assert_refused(
+        &app,
+        &forger.sign(&forger.claims, "JWT", &forger.kid),
+        "typ JWT",
+    )
+    .await;
+    assert_refused(
+        &app,
+        &forger.sign(&forger.claims, "at+jwt", "other-kid"),
+        "unknown kid",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_tampered_payload_breaks_the_signature() {
+    let app = spawn_app().await;
+    let (forger, token) = Forger::new(&app).await;
+    let mut claims = forger.claims.clone();
+    claims["email"] = json!("mallory@example.com");
+    let parts: Vec<&str> = token.split('.').collect();
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        parts[2]
+    );
+    assert_refused(&app, &tampered, "tampered payload").await;
+}
+
+#[tokio::test]
+async fn alg_none_and_algorithm_confusion_are_refused() {
+    let app = spawn_app().await;
+    let (forger, _) = Forger::new(&app).await;
+    let payload = URL_SAFE_NO_PAD.encode(forger.claims.to_string());
+
+    for alg in ["none", "None", "NONE"] {
+        let header = json!({"alg": alg, "typ": "at+jwt", "kid": forger.kid});
+        let token = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(header.to_string()));
+        assert_refused(&app, &token, alg).await;
+    }
+
+    // HS256 keyed with the public key, the classic confusion attack.
+    let jwks: Value = app
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let public = jwks["keys"][0].to_string();
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("at+jwt".to_owned());
+    header.kid = Some(forger.kid.clone());
+    for secret in [public.as_bytes(), forger.kid.as_bytes()] {
+        let token = encode(&header, &forger.claims, &EncodingKey::from_secret(secret)).unwrap();
+        assert_refused(&app, &token, "HS256 with public material").await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_from_another_sesame_is_refused() {
+    let ours = spawn_app().await;
+    let theirs = spawn_app().await;
+    let tokens = theirs.signed_up("ada@example.com").await;
+    ours.register("ada@example.com", crate::helpers::PASSWORD)
+        .await;
+    assert_refused(
+        &ours,
+        tokens["access_token"].as_str().unwrap(),
+        "foreign key",
+    )
+    .await;
+}
