@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{Auth, Lifetimes};
+use crate::auth::Auth;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, AppState};
@@ -128,13 +128,7 @@ pub async fn build_auth(
         .context("the access-token lifetime is too large")?;
     let tokens = AccessTokens::new(key, issuer, audience, ttl);
     let hasher = Hasher::new(settings.hash, settings.hash_workers)?;
-    Ok(Auth::new(
-        store,
-        hasher,
-        tokens,
-        clock,
-        Lifetimes::default(),
-    ))
+    Ok(Auth::new(store, hasher, tokens, clock, settings.lifetimes))
 }
 
 async fn shutdown_signal() {

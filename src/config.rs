@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
+use crate::auth::Lifetimes;
 use crate::password::HashParams;
 use crate::tokens::JwtAlgorithm;
 
@@ -47,6 +48,19 @@ pub struct Overrides {
     /// Access-token lifetime in seconds [default: 900].
     #[arg(long, env = "SESAME_ACCESS_TOKEN_TTL")]
     pub access_token_ttl: Option<u64>,
+    /// Refresh-token lifetime in seconds [default: 2592000, 30 days].
+    #[arg(long, env = "SESAME_REFRESH_TOKEN_TTL")]
+    pub refresh_token_ttl: Option<u64>,
+    /// Absolute session lifetime in seconds [default: 7776000, 90 days].
+    #[arg(long, env = "SESAME_SESSION_LIFETIME")]
+    pub session_lifetime: Option<u64>,
+    /// Seconds of inactivity after which a session ends [default: 2592000, 30 days].
+    #[arg(long, env = "SESAME_SESSION_IDLE_TIMEOUT")]
+    pub session_idle_timeout: Option<u64>,
+    /// Seconds during which a rotated refresh token may be replayed by a concurrent
+    /// request without ending the session; 0 disables it [default: 10].
+    #[arg(long, env = "SESAME_REFRESH_REUSE_GRACE")]
+    pub refresh_reuse_grace: Option<u64>,
     /// Argon2id memory in KiB [default: 19456].
     #[arg(long, env = "SESAME_HASH_MEMORY_KIB")]
     pub hash_memory_kib: Option<u32>,
@@ -95,6 +109,7 @@ pub struct Settings {
     pub jwt_algorithm: JwtAlgorithm,
     pub jwt_secret_file: Option<PathBuf>,
     pub access_token_ttl: Duration,
+    pub lifetimes: Lifetimes,
     pub hash: HashParams,
     pub hash_workers: usize,
     pub body_limit: usize,
@@ -137,6 +152,7 @@ impl Settings {
             };
         }
         let defaults = HashParams::default();
+        let lifetimes = Lifetimes::default();
         let jwt_algorithm = match pick!(jwt_algorithm) {
             Some(name) => name.parse().map_err(ConfigError::Invalid)?,
             None => JwtAlgorithm::Es256,
@@ -159,6 +175,12 @@ impl Settings {
             jwt_algorithm,
             jwt_secret_file,
             access_token_ttl: Duration::from_secs(pick!(access_token_ttl).unwrap_or(900)),
+            lifetimes: Lifetimes {
+                refresh_token: seconds(pick!(refresh_token_ttl), lifetimes.refresh_token),
+                session: seconds(pick!(session_lifetime), lifetimes.session),
+                idle: seconds(pick!(session_idle_timeout), lifetimes.idle),
+                reuse_grace: seconds(pick!(refresh_reuse_grace), lifetimes.reuse_grace),
+            },
             hash: HashParams {
                 memory_kib: pick!(hash_memory_kib).unwrap_or(defaults.memory_kib),
                 iterations: pick!(hash_iterations).unwrap_or(defaults.iterations),
@@ -170,13 +192,26 @@ impl Settings {
             body_limit: pick!(body_limit).unwrap_or(64 * 1024),
             request_timeout: Duration::from_secs(pick!(request_timeout).unwrap_or(30)),
         };
-        if settings.access_token_ttl.is_zero() || settings.hash_workers == 0 {
+        let l = settings.lifetimes;
+        if settings.access_token_ttl.is_zero()
+            || settings.hash_workers == 0
+            || [l.refresh_token, l.session, l.idle]
+                .iter()
+                .any(|d| !d.is_positive())
+        {
             return Err(ConfigError::Invalid(
-                "access_token_ttl and hash_workers must be greater than zero".to_owned(),
+                "lifetimes, timeouts and hash_workers must be greater than zero".to_owned(),
             ));
         }
         Ok(settings)
     }
+}
+
+/// Seconds from configuration, or the default; values past `i64::MAX` saturate.
+fn seconds(value: Option<u64>, default: time::Duration) -> time::Duration {
+    value.map_or(default, |s| {
+        time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
+    })
 }
 
 fn read_file(path: &Path) -> Result<Overrides, ConfigError> {

@@ -4,6 +4,7 @@
 mod email;
 mod login;
 mod register;
+mod sessions;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -32,6 +33,12 @@ pub enum Error {
     AccountDisabled,
     #[error(transparent)]
     InvalidToken(TokenError),
+    #[error("{0}")]
+    InvalidRefreshToken(&'static str),
+    #[error("the password is wrong")]
+    WrongPassword,
+    #[error("no such session")]
+    SessionNotFound,
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),
     #[error("internal error: {0}")]
@@ -74,7 +81,12 @@ pub struct ClientInfo {
 #[derive(Debug, Clone, Copy)]
 pub struct Lifetimes {
     pub refresh_token: Duration,
+    /// Absolute: a session ends this long after its login, however active.
     pub session: Duration,
+    /// A session unused for this long ends.
+    pub idle: Duration,
+    /// A rotated refresh token replayed within this window is a concurrent refresh.
+    pub reuse_grace: Duration,
 }
 
 impl Default for Lifetimes {
@@ -82,6 +94,8 @@ impl Default for Lifetimes {
         Self {
             refresh_token: Duration::days(30),
             session: Duration::days(90),
+            idle: Duration::days(30),
+            reuse_grace: Duration::seconds(10),
         }
     }
 }
@@ -128,13 +142,14 @@ impl Auth {
         Ok(self.tokens.verify(token, self.clock.now())?)
     }
 
-    /// The user a verified token speaks for; a token of a deleted or disabled user is
-    /// no longer valid.
+    /// The user a verified token speaks for. A token whose session has ended (logout,
+    /// password change, reuse detection) or whose user is gone or disabled is refused
+    /// at once, not at its expiry.
     pub async fn current_user(&self, claims: &AccessClaims) -> Result<User, Error> {
-        match self.store.user_by_id(claims.sub).await? {
-            Some(user) if !user.disabled => Ok(user),
-            _ => Err(Error::InvalidToken(TokenError::Invalid)),
-        }
+        self.store
+            .active_session_user(claims.sid, claims.sub, self.clock.now())
+            .await?
+            .ok_or(Error::InvalidToken(TokenError::Invalid))
     }
 
     /// Answers when the store does.

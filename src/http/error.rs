@@ -198,6 +198,21 @@ impl From<auth::Error> for ApiError {
                 "This account is disabled; contact the administrator.",
             ),
             E::InvalidToken(e) => invalid_token(&e),
+            E::InvalidRefreshToken(reason) => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_refresh_token",
+                format!("{}{}.", reason[..1].to_uppercase(), &reason[1..]),
+            ),
+            E::WrongPassword => Self::new(
+                StatusCode::FORBIDDEN,
+                "wrong_password",
+                "The password is wrong.",
+            ),
+            E::SessionNotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "session_not_found",
+                "You have no active session with this id.",
+            ),
             E::Unavailable(cause) => {
                 tracing::error!(error = %cause, "store unavailable");
                 Self::unavailable()
@@ -278,7 +293,9 @@ impl From<ApiError> for OAuthError {
                 "invalid_grant",
                 "Invalid email or password.",
             ),
-            "account_disabled" => Self::new(StatusCode::BAD_REQUEST, "invalid_grant", err.detail()),
+            "account_disabled" | "invalid_refresh_token" => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_grant", err.detail())
+            }
             code => Self {
                 code: Some(code),
                 ..Self::invalid_request(err.detail())

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::AppState;
-use super::routes::{accounts, me, ops, tokens, wellknown};
+use super::routes::{accounts, me, ops, sessions, tokens, wellknown};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +23,7 @@ use super::routes::{accounts, me, ops, tokens, wellknown};
     modifiers(&SecuritySchemes),
     tags(
         (name = "accounts", description = "Sign up, log in, the current user"),
+        (name = "sessions", description = "Refresh, log out, see and end sessions"),
         (name = "tokens", description = "OAuth2 token endpoint"),
         (name = "discovery", description = "Keys and metadata for token verifiers"),
         (name = "operations", description = "Health and readiness"),
@@ -60,7 +61,13 @@ pub fn routes(state: AppState) -> Router {
         .routes(routes!(accounts::register))
         .routes(routes!(accounts::login))
         .routes(routes!(tokens::token))
-        .routes(routes!(me::me))
+        .routes(routes!(me::me, me::delete_me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(sessions::refresh))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::logout_all))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::end))
         .routes(routes!(wellknown::jwks))
         .routes(routes!(wellknown::openid_configuration))
         .routes(routes!(ops::healthz))

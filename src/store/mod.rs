@@ -91,6 +91,73 @@ pub struct Rehash {
     pub new_hash: SecretString,
 }
 
+/// A refresh token to store: its digest and when it stops being accepted.
+#[derive(Debug)]
+pub struct NewRefreshToken {
+    pub hash: Vec<u8>,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The rules a rotation applies, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct RotationPolicy {
+    /// A session unused for this long has expired.
+    pub idle_timeout: time::Duration,
+    /// A replay of an already-rotated token within this window of its first use is a
+    /// concurrent refresh from the same client, not a theft.
+    pub grace: time::Duration,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug)]
+pub enum Rotation {
+    /// The token was exchanged; `next` is now valid in the same session.
+    Rotated {
+        session_id: Uuid,
+        user: User,
+        /// When `next` expires: its lifetime, cut short by the session's own end.
+        expires_at: OffsetDateTime,
+    },
+    /// No such token.
+    Unknown,
+    /// The session has ended (logout, password change, earlier reuse, deletion).
+    Ended,
+    /// The token, or its session (idle or absolute lifetime), has expired.
+    Expired,
+    /// The token was already used, outside the grace window: the session is now ended.
+    ReuseDetected,
+}
+
+/// Why a session ends, kept on the row for audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    Logout,
+    LogoutAll,
+    Revoked,
+    PasswordChanged,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::LogoutAll => "logout_all",
+            Self::Revoked => "revoked",
+            Self::PasswordChanged => "password_changed",
+        }
+    }
+}
+
+/// An active session, as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
 /// A signing key as stored: the private key as PKCS#8 PEM.
 #[derive(Debug, Clone)]
 pub struct StoredKey {
@@ -118,6 +185,61 @@ pub trait Store: Send + Sync + 'static {
     /// Records a successful login: creates the session with its first refresh token,
     /// stamps the user's last login and stores an upgraded hash, all or nothing.
     async fn record_login(&self, session: &NewSession) -> Result<(), StoreError>;
+
+    /// Exchanges the refresh token whose digest is `presented` for `next`, atomically:
+    /// of any number of concurrent calls with one token, the first rotates it, the
+    /// others fall under the grace window or reuse detection, none fails.
+    async fn rotate_refresh_token(
+        &self,
+        presented: &[u8],
+        next: &NewRefreshToken,
+        now: OffsetDateTime,
+        policy: RotationPolicy,
+    ) -> Result<Rotation, StoreError>;
+
+    /// The user, if `session_id` is theirs, has not ended or expired, and the account is
+    /// enabled: the check behind every bearer-authenticated endpoint.
+    async fn active_session_user(
+        &self,
+        session_id: Uuid,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, StoreError>;
+    /// The user's sessions that have neither ended nor expired, newest first.
+    async fn active_sessions(
+        &self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        idle_timeout: time::Duration,
+    ) -> Result<Vec<SessionInfo>, StoreError>;
+    /// Ends one of the user's active sessions; `false` if there was none such.
+    async fn end_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: OffsetDateTime,
+        reason: EndReason,
+    ) -> Result<bool, StoreError>;
+    /// Ends every active session of the user but `except`.
+    async fn end_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        now: OffsetDateTime,
+        reason: EndReason,
+    ) -> Result<u64, StoreError>;
+
+    async fn password_hash(&self, user_id: Uuid) -> Result<Option<SecretString>, StoreError>;
+    /// Replaces the password hash and ends every other session, in one transaction.
+    async fn change_password(
+        &self,
+        user_id: Uuid,
+        new_hash: &SecretString,
+        keep_session: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Deletes the user with its sessions and refresh tokens; `false` if already gone.
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError>;
 
     /// The active signing key for `alg`, if one exists.
     async fn active_signing_key(&self, alg: &str) -> Result<Option<StoredKey>, StoreError>;

@@ -10,5 +10,6 @@ mod login;
 mod me;
 mod process;
 mod register;
+mod sessions;
 mod token_endpoint;
 mod token_forgery;

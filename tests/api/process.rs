@@ -23,12 +23,17 @@ struct Server {
 
 impl Server {
     fn start(database: &str) -> Self {
+        Self::start_with(database, &[])
+    }
+
+    fn start_with(database: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(BIN)
             .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0"])
             .args(["--database", database])
             // Fixed, as a deployment sets it: the port changes at every start here.
             .args(["--issuer", ISSUER])
             .args(CHEAP_HASH)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -142,6 +147,35 @@ async fn a_token_issued_before_a_restart_verifies_after_it() {
     );
     let token = tokens["access_token"].as_str().unwrap();
     assert_eq!(me(&second, token).await, StatusCode::OK);
+    second.stop();
+}
+
+#[tokio::test]
+async fn refresh_token_reuse_is_detected_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_grace = ["--refresh-reuse-grace", "0"];
+    let first = Server::start_with(&database(&dir), &no_grace);
+    register(&first, "ada@example.com").await;
+    let original = login(&first, "ada@example.com").await;
+    let refresh = |server: &Server, token: &Value| {
+        post(
+            format!("{}/refresh", server.address),
+            json!({"refresh_token": token["refresh_token"]}),
+        )
+    };
+    let rotated: Value = refresh(&first, &original).await.json().await.unwrap();
+    assert!(first.stop().0.success());
+
+    let second = Server::start_with(&database(&dir), &no_grace);
+    let replay = refresh(&second, &original).await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    // The replay ended the session: the token it had rotated into is dead too.
+    assert_eq!(
+        refresh(&second, &rotated).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let token = rotated["access_token"].as_str().unwrap();
+    assert_eq!(me(&second, token).await, StatusCode::UNAUTHORIZED);
     second.stop();
 }
 

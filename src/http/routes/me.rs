@@ -1,12 +1,16 @@
 //! `GET /me`: the bearer-protected route.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
+use secrecy::SecretString;
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::{UserBody, no_store};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::AuthUser;
+use crate::http::extract::{AuthUser, Body, NoCredentialsInQuery};
 
 /// The user the access token belongs to.
 #[utoipa::path(
@@ -24,4 +28,69 @@ pub async fn me(
 ) -> Result<Response, ApiError> {
     let user = state.auth.current_user(&claims).await?;
     Ok(no_store(UserBody::from(user)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[schema(value_type = String, format = Password)]
+    pub current_password: SecretString,
+    #[schema(value_type = String, format = Password)]
+    pub new_password: SecretString,
+}
+
+/// Change the password. Every other session ends; this one continues.
+#[utoipa::path(
+    post, path = "/me/password", tag = "accounts",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body(content((PasswordChange = "application/json"), (PasswordChange = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "weak_password, password_too_long", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn change_password(
+    _: NoCredentialsInQuery,
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Body(change): Body<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .auth
+        .change_password(&claims, change.current_password, change.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordConfirmation {
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+/// Delete the account, its sessions and tokens. The password confirms it.
+#[utoipa::path(
+    delete, path = "/me", tag = "accounts",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body(content((PasswordConfirmation = "application/json"), (PasswordConfirmation = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_me(
+    _: NoCredentialsInQuery,
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Body(confirmation): Body<PasswordConfirmation>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .auth
+        .delete_account(&claims, confirmation.password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, OAuthError};
 use crate::http::extract::{Body, Client, NoCredentialsInQuery};
 
-/// RFC 6749 §4.3 (password) token request. Unknown parameters are ignored, as §3.2 asks.
+/// RFC 6749 §4.3 (password) or §6 (refresh_token) token request. Unknown parameters are ignored, as §3.2 asks.
 #[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
     #[schema(example = "password")]
@@ -22,17 +22,21 @@ pub struct TokenRequest {
     pub username: Option<String>,
     #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<SecretString>,
+    /// For `grant_type=refresh_token`.
+    #[schema(value_type = Option<String>)]
+    pub refresh_token: Option<SecretString>,
     /// Accepted and ignored: Sesame has no scopes yet.
     pub scope: Option<String>,
 }
 
-/// Exchange credentials for tokens (OAuth2 password grant).
+/// Exchange credentials or a refresh token for tokens (OAuth2).
 #[utoipa::path(
     post, path = "/token", tag = "tokens",
     request_body(content((TokenRequest = "application/x-www-form-urlencoded"), (TokenRequest = "application/json"))),
     responses(
         (status = 200, description = "Tokens", body = TokenResponse),
         (status = 400, description = "invalid_request, invalid_grant, unsupported_grant_type", body = OAuthError),
+        (status = 503, description = "temporarily_unavailable", body = OAuthError),
     )
 )]
 pub async fn token(
@@ -57,10 +61,25 @@ pub async fn token(
                 .map_err(|e| OAuthError::from(ApiError::from(e)))?;
             Ok(no_store(TokenResponse::from(pair)))
         }
+        "refresh_token" => {
+            let Some(refresh_token) = request.refresh_token else {
+                return Err(OAuthError::invalid_request(
+                    "The refresh_token grant needs `refresh_token`.",
+                ));
+            };
+            let pair = state
+                .auth
+                .refresh(&refresh_token)
+                .await
+                .map_err(|e| OAuthError::from(ApiError::from(e)))?;
+            Ok(no_store(TokenResponse::from(pair)))
+        }
         other => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            format!("The grant type {other:?} is not supported; use \"password\"."),
+            format!(
+                "The grant type {other:?} is not supported; use \"password\" or \"refresh_token\"."
+            ),
         )),
     }
 }

@@ -59,7 +59,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
             .jwks()
             .map(|_| format!("{issuer}/.well-known/jwks.json")),
         token_endpoint: format!("{issuer}/token"),
-        grant_types_supported: vec!["password"],
+        grant_types_supported: vec!["password", "refresh_token"],
         response_types_supported: vec!["token"],
         token_endpoint_auth_methods_supported: vec!["none"],
         id_token_signing_alg_values_supported: vec![tokens.algorithm()],

@@ -12,7 +12,14 @@ use sqlx::sqlite::{
 use sqlx::{Row, migrate::Migrator};
 use uuid::Uuid;
 
-use super::{Credentials, NewSession, NewUser, Store, StoreError, StoredKey, User};
+mod sessions;
+
+use time::OffsetDateTime;
+
+use super::{
+    Credentials, EndReason, NewRefreshToken, NewSession, NewUser, Rotation, RotationPolicy,
+    SessionInfo, Store, StoreError, StoredKey, User,
+};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -184,6 +191,73 @@ impl Store for SqliteStore {
             .map_err(StoreError::from_sqlx)?;
         }
         tx.commit().await.map_err(StoreError::from_sqlx)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented: &[u8],
+        next: &NewRefreshToken,
+        now: OffsetDateTime,
+        policy: RotationPolicy,
+    ) -> Result<Rotation, StoreError> {
+        self.rotate(presented, next, now, policy).await
+    }
+
+    async fn active_session_user(
+        &self,
+        session_id: Uuid,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, StoreError> {
+        self.session_user(session_id, user_id, now).await
+    }
+
+    async fn active_sessions(
+        &self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        idle_timeout: time::Duration,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        self.sessions(user_id, now, idle_timeout).await
+    }
+
+    async fn end_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: OffsetDateTime,
+        reason: EndReason,
+    ) -> Result<bool, StoreError> {
+        self.end_one(user_id, session_id, now, reason).await
+    }
+
+    async fn end_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        now: OffsetDateTime,
+        reason: EndReason,
+    ) -> Result<u64, StoreError> {
+        self.end_all(user_id, except, now, reason).await
+    }
+
+    async fn password_hash(&self, user_id: Uuid) -> Result<Option<SecretString>, StoreError> {
+        self.hash_of(user_id).await
+    }
+
+    async fn change_password(
+        &self,
+        user_id: Uuid,
+        new_hash: &SecretString,
+        keep_session: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.set_password(user_id, new_hash, keep_session, now)
+            .await
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError> {
+        self.delete(user_id).await
     }
 
     async fn active_signing_key(&self, alg: &str) -> Result<Option<StoredKey>, StoreError> {
