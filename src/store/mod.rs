@@ -3,6 +3,7 @@
 //! never by a read-then-write in the layers above. The backend is chosen once, from the
 //! URL scheme, in [`open`].
 
+mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
@@ -31,13 +32,23 @@ impl StoreError {
     /// Connection-level failures (the database is down or unreachable), as opposed to
     /// errors in a query: the HTTP layer answers the first with 503.
     pub(crate) fn from_sqlx(err: sqlx::Error) -> Self {
-        match err {
+        match &err {
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => Self::Unavailable(err),
-            other => Self::Database(other),
+            // SQLSTATE classes 08 (connection exception), 53 (insufficient resources,
+            // such as too many connections) and 57P (operator intervention: shutdown,
+            // terminated backend).
+            sqlx::Error::Database(db)
+                if db.code().is_some_and(|code| {
+                    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P")
+                }) =>
+            {
+                Self::Unavailable(err)
+            }
+            _ => Self::Database(err),
         }
     }
 }
@@ -248,19 +259,19 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_signing_key_if_none(&self, key: &StoredKey) -> Result<StoredKey, StoreError>;
 }
 
-/// Opens the store named by `url` (`sqlite://…`), applying migrations when `migrate` is set.
+/// Opens the store named by `url`: `sqlite://FILE` or `postgres://…`.
 pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(
             sqlite::SqliteStore::connect(url, max_connections).await?,
         ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Err(StoreError::UnsupportedUrl(
-            "PostgreSQL support is not built yet; use sqlite://FILE".to_owned(),
+        Ok(Arc::new(
+            postgres::PostgresStore::connect(url, max_connections).await?,
         ))
     } else {
         Err(StoreError::UnsupportedUrl(
-            "expected a URL starting with sqlite://".to_owned(),
+            "expected a URL starting with sqlite://, postgres:// or postgresql://".to_owned(),
         ))
     }
 }

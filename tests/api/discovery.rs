@@ -5,7 +5,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use super::helpers::{TestApp, spawn_app, spawn_app_with};
 
 /// Verifies a login token the way a third party would: with nothing but the JWKS.
 async fn verify_with_jwks(app: &TestApp, expected: Algorithm) -> Value {
@@ -141,7 +141,8 @@ async fn hs256_needs_a_long_enough_secret() {
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("secret");
     std::fs::write(&secret_file, "your-secret-key").unwrap();
-    let mut overrides = crate::helpers::test_overrides(dir.path());
+    let database = super::helpers::TestDatabase::new().await;
+    let mut overrides = super::helpers::test_overrides(&database);
     overrides.jwt_algorithm = Some("HS256".to_owned());
     overrides.jwt_secret_file = Some(secret_file);
     let settings = sesame::config::Settings::resolve(overrides).unwrap();

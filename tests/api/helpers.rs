@@ -1,5 +1,10 @@
-//! `spawn_app()`: a real Sesame on port 0 with a fresh SQLite store, a manual clock
-//! and cheap (but real) Argon2id parameters; `TestApp` has request helpers.
+//! `spawn_app()`: a real Sesame on port 0 with a fresh store, a manual clock and cheap
+//! (but real) Argon2id parameters; `TestApp` has request helpers.
+//!
+//! The backend follows the test binary: `api` uses a fresh SQLite file per test,
+//! `api_postgres` a fresh PostgreSQL database per test (created on the server named by
+//! SESAME_TEST_POSTGRES_URL, dropped afterwards). Without that variable `api_postgres`
+//! runs on SQLite too, and says so; under CI it refuses to.
 
 use std::sync::Arc;
 
@@ -18,14 +23,91 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub database_url: String,
     // Dropped last: the store lives in it.
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
-/// Cheap settings for a store in `dir`; tests change what they need.
-pub fn test_overrides(dir: &std::path::Path) -> Overrides {
+/// A fresh, empty store for one test, removed when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+fn postgres_server() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let name = exe.file_name()?.to_str()?;
+    if !name.starts_with("api_postgres") {
+        return None;
+    }
+    match std::env::var("SESAME_TEST_POSTGRES_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must set SESAME_TEST_POSTGRES_URL: the PostgreSQL suite may not fall back"
+            );
+            eprintln!("SESAME_TEST_POSTGRES_URL is not set: api_postgres runs on SQLite");
+            None
+        }
+    }
+}
+
+impl TestDatabase {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(server) = postgres_server() else {
+            return Self {
+                url: format!("sqlite://{}/sesame.db", dir.path().display()),
+                _dir: dir,
+                postgres: None,
+            };
+        };
+        let name = format!("sesame_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&server)
+            .await
+            .expect("SESAME_TEST_POSTGRES_URL must name a reachable PostgreSQL server");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let base = server.split('?').next().unwrap();
+        let (base, _) = base.rsplit_once('/').unwrap();
+        Self {
+            url: format!("{base}/{name}"),
+            _dir: dir,
+            postgres: Some((server, name)),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any runtime we may block on: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(&server).await {
+                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&admin).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Cheap settings for `database`; tests change what they need.
+pub fn test_overrides(database: &TestDatabase) -> Overrides {
     Overrides {
         bind: Some("127.0.0.1:0".parse().unwrap()),
-        database: Some(format!("sqlite://{}/sesame.db", dir.display())),
+        database: Some(database.url.clone()),
         hash_memory_kib: Some(64),
         hash_iterations: Some(1),
         hash_parallelism: Some(1),
@@ -38,8 +120,8 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Overrides)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let mut overrides = test_overrides(dir.path());
+    let database = TestDatabase::new().await;
+    let mut overrides = test_overrides(&database);
     configure(&mut overrides);
     let database_url = overrides.database.clone().unwrap();
     let settings = Settings::resolve(overrides).unwrap();
@@ -59,7 +141,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Overrides)) -> TestApp {
             .unwrap(),
         clock,
         database_url,
-        _dir: dir,
+        _database: database,
     }
 }
 
@@ -122,9 +204,11 @@ impl TestApp {
     }
 
     /// A direct connection to the test's store, for arranging what no endpoint does
-    /// (disabling an account) and for checking what was written.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&self.database_url).await.unwrap()
+    /// (disabling an account) and for checking what was written. Queries written for it
+    /// run on both backends: `$1` placeholders, `TRUE`, no backend-only functions.
+    pub async fn db(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.database_url).await.unwrap()
     }
 }
 

@@ -4,7 +4,7 @@ use argon2::password_hash::PasswordHasher;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app};
+use super::helpers::{PASSWORD, TestApp, assert_problem, spawn_app};
 
 /// Made by the seed's own stack (passlib 1.7.4 with bcrypt 4.0.1) for "seed user password".
 const PASSLIB_2B_COST12: &str = "$2b$12$4onKSiHYbS0ET6GrdCHi6elVj8YAKNdsPRdSKXuGQ.dbWtN6eRo02";
@@ -31,7 +31,7 @@ pub fn import_users(app: &TestApp, users: &[(&str, &str)]) -> std::process::Outp
 }
 
 async fn stored_hash(app: &TestApp, email: &str) -> String {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE email_normalized = ?")
+    sqlx::query_scalar("SELECT password_hash FROM users WHERE email_normalized = $1")
         .bind(email)
         .fetch_one(&app.db().await)
         .await
@@ -111,7 +111,7 @@ async fn unknown_email_and_wrong_password_are_indistinguishable() {
 async fn a_disabled_account_is_told_only_to_whoever_knows_the_password() {
     let app = spawn_app().await;
     app.register("ada@example.com", PASSWORD).await;
-    sqlx::query("UPDATE users SET disabled = 1")
+    sqlx::query("UPDATE users SET disabled = TRUE")
         .execute(&app.db().await)
         .await
         .unwrap();

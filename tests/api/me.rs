@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{assert_problem, spawn_app};
+use super::helpers::{assert_problem, spawn_app};
 
 #[tokio::test]
 async fn me_returns_the_user_of_the_token() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::PASSWORD;
+use super::helpers::{PASSWORD, TestDatabase};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sesame");
 const ISSUER: &str = "https://auth.example.com";
@@ -78,10 +78,6 @@ impl Server {
     }
 }
 
-fn database(dir: &tempfile::TempDir) -> String {
-    format!("sqlite://{}/sesame.db", dir.path().display())
-}
-
 async fn post(url: String, body: Value) -> reqwest::Response {
     reqwest::Client::new()
         .post(url)
@@ -131,15 +127,15 @@ async fn jwks(server: &Server) -> String {
 
 #[tokio::test]
 async fn a_token_issued_before_a_restart_verifies_after_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = Server::start(&database(&dir));
+    let db = TestDatabase::new().await;
+    let first = Server::start(&db.url);
     register(&first, "ada@example.com").await;
     let tokens = login(&first, "ada@example.com").await;
     let keys_before = jwks(&first).await;
     let (status, _) = first.stop();
     assert!(status.success(), "SIGTERM exits cleanly: {status}");
 
-    let second = Server::start(&database(&dir));
+    let second = Server::start(&db.url);
     assert_eq!(
         jwks(&second).await,
         keys_before,
@@ -152,9 +148,9 @@ async fn a_token_issued_before_a_restart_verifies_after_it() {
 
 #[tokio::test]
 async fn refresh_token_reuse_is_detected_across_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::new().await;
     let no_grace = ["--refresh-reuse-grace", "0"];
-    let first = Server::start_with(&database(&dir), &no_grace);
+    let first = Server::start_with(&db.url, &no_grace);
     register(&first, "ada@example.com").await;
     let original = login(&first, "ada@example.com").await;
     let refresh = |server: &Server, token: &Value| {
@@ -166,7 +162,7 @@ async fn refresh_token_reuse_is_detected_across_a_restart() {
     let rotated: Value = refresh(&first, &original).await.json().await.unwrap();
     assert!(first.stop().0.success());
 
-    let second = Server::start_with(&database(&dir), &no_grace);
+    let second = Server::start_with(&db.url, &no_grace);
     let replay = refresh(&second, &original).await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
     // The replay ended the session: the token it had rotated into is dead too.
@@ -183,8 +179,8 @@ async fn refresh_token_reuse_is_detected_across_a_restart() {
 async fn sigterm_lets_an_in_flight_request_finish() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&database(&dir));
+    let db = TestDatabase::new().await;
+    let server = Server::start(&db.url);
     register(&server, "ada@example.com").await;
     let body = json!({"email": "ada@example.com", "password": PASSWORD}).to_string();
     let (head, tail) = body.split_at(10);
@@ -221,8 +217,8 @@ async fn sigterm_lets_an_in_flight_request_finish() {
 
 #[tokio::test]
 async fn logs_never_contain_passwords_tokens_or_hashes() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&database(&dir));
+    let db = TestDatabase::new().await;
+    let server = Server::start(&db.url);
     let client = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", server.address);
     register(&server, "ada@example.com").await;
@@ -262,7 +258,7 @@ async fn logs_never_contain_passwords_tokens_or_hashes() {
         .await
         .unwrap();
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM users")
-        .fetch_one(&sqlx::SqlitePool::connect(&database(&dir)).await.unwrap())
+        .fetch_one(&any_pool(&db.url).await)
         .await
         .unwrap();
 
@@ -319,8 +315,7 @@ fn sesame(args: &[&str], stdin: Option<&str>) -> std::process::Output {
 
 #[tokio::test]
 async fn user_create_reads_the_password_from_stdin() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(&dir);
+    let db = TestDatabase::new().await;
     let mut args = vec![
         "user",
         "create",
@@ -328,7 +323,7 @@ async fn user_create_reads_the_password_from_stdin() {
         "ada@example.com",
         "--password-stdin",
     ];
-    args.extend(["--database", &db]);
+    args.extend(["--database", &db.url]);
     args.extend(CHEAP_HASH);
 
     let created = sesame(&args, Some(&format!("{PASSWORD}\n")));
@@ -338,15 +333,15 @@ async fn user_create_reads_the_password_from_stdin() {
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("most commonly used"));
 
-    let server = Server::start(&db);
+    let server = Server::start(&db.url);
     login(&server, "ada@example.com").await;
     server.stop();
 }
 
 #[tokio::test]
 async fn user_import_reports_bad_lines_by_number_and_keeps_the_rest() {
+    let db = TestDatabase::new().await;
     let dir = tempfile::tempdir().unwrap();
-    let db = database(&dir);
     let file = dir.path().join("users.jsonl");
     std::fs::write(
         &file,
@@ -361,7 +356,7 @@ async fn user_import_reports_bad_lines_by_number_and_keeps_the_rest() {
     .unwrap();
     let path = file.display().to_string();
 
-    let output = sesame(&["user", "import", &path, "--database", &db], None);
+    let output = sesame(&["user", "import", &path, "--database", &db.url], None);
 
     assert!(!output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -378,10 +373,19 @@ async fn user_import_reports_bad_lines_by_number_and_keeps_the_rest() {
     assert!(!stderr.contains("plaintext-password"), "{stderr}");
 }
 
-#[test]
-fn migrate_creates_the_schema_and_exits() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = sesame(&["migrate", "--database", &database(&dir)], None);
+#[tokio::test]
+async fn migrate_creates_the_schema_and_exits() {
+    let db = TestDatabase::new().await;
+    let output = sesame(&["migrate", "--database", &db.url], None);
     assert!(output.status.success(), "{output:?}");
-    assert!(dir.path().join("sesame.db").exists());
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&any_pool(&db.url).await)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+}
+
+async fn any_pool(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url).await.unwrap()
 }

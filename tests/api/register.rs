@@ -2,7 +2,7 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_problem, spawn_app};
+use super::helpers::{PASSWORD, assert_problem, spawn_app};
 
 #[tokio::test]
 async fn register_creates_a_user_and_points_at_me() {

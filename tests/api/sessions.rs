@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app};
+use super::helpers::{PASSWORD, TestApp, assert_problem, spawn_app};
 
 fn field<'a>(tokens: &'a Value, name: &str) -> &'a str {
     tokens[name].as_str().unwrap()
@@ -185,7 +185,7 @@ async fn twenty_parallel_refreshes_of_one_token_keep_one_session_going() {
 
 #[tokio::test]
 async fn with_no_grace_window_any_replay_ends_the_session() {
-    let app = crate::helpers::spawn_app_with(|o| o.refresh_reuse_grace = Some(0)).await;
+    let app = super::helpers::spawn_app_with(|o| o.refresh_reuse_grace = Some(0)).await;
     let first = app.signed_up("ada@example.com").await;
     let second = refreshed(&app, field(&first, "refresh_token")).await;
     app.clock.advance(Duration::seconds(1));

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{PASSWORD, spawn_app};
+use super::helpers::{PASSWORD, spawn_app};
 
 async fn oauth_error(response: reqwest::Response, status: StatusCode, error: &str) -> Value {
     assert_eq!(response.status(), status);

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use super::helpers::{TestApp, spawn_app};
 
 struct Forger {
     kid: String,
@@ -20,7 +20,7 @@ impl Forger {
         let tokens = app.signed_up("ada@example.com").await;
         let token = tokens["access_token"].as_str().unwrap().to_owned();
         let (kid, pem): (String, String) =
-            sqlx::query_as("SELECT kid, private_key_pem FROM signing_keys WHERE active = 1")
+            sqlx::query_as("SELECT kid, private_key_pem FROM signing_keys WHERE active")
                 .fetch_one(&app.db().await)
                 .await
                 .unwrap();
@@ -156,7 +156,7 @@ async fn a_token_from_another_sesame_is_refused() {
     let ours = spawn_app().await;
     let theirs = spawn_app().await;
     let tokens = theirs.signed_up("ada@example.com").await;
-    ours.register("ada@example.com", crate::helpers::PASSWORD)
+    ours.register("ada@example.com", super::helpers::PASSWORD)
         .await;
     assert_refused(
         &ours,
