@@ -1,12 +1,12 @@
 //! The command line: `serve`, `migrate`, `user create`, `user import`.
 
-use std::io::{BufRead, Read};
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::app::{self, Application};
@@ -55,6 +55,12 @@ pub enum UserCommand {
         #[command(flatten)]
         settings: Overrides,
     },
+    /// Write every user as a JSON line `{"email", "password_hash"}` to standard output,
+    /// the format `user import` reads: moves users between stores (SQLite to PostgreSQL).
+    Export {
+        #[command(flatten)]
+        settings: Overrides,
+    },
     /// Import users from JSON lines `{"email", "password_hash"}` (bcrypt or Argon2 PHC).
     Import {
         file: PathBuf,
@@ -91,6 +97,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(describe)?;
             println!("created user {} <{}>", user.id, user.email);
+        }
+        Command::User(UserCommand::Export { settings }) => {
+            let auth = offline_auth(settings).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for (email, hash) in auth.export_users().await.map_err(describe)? {
+                let line =
+                    serde_json::json!({"email": email, "password_hash": hash.expose_secret()});
+                writeln!(out, "{line}")?;
+            }
+            out.flush()?;
         }
         Command::User(UserCommand::Import { file, settings }) => {
             let auth = offline_auth(settings).await?;

@@ -17,6 +17,11 @@ impl Auth {
             .await
     }
 
+    /// Every user's email and password hash, for `sesame user export`.
+    pub async fn export_users(&self) -> Result<Vec<(String, SecretString)>, Error> {
+        Ok(self.store.export_users().await?)
+    }
+
     /// Stores a user whose password is already hashed (registration, or an import).
     pub async fn create_user(
         &self,

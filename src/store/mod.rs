@@ -249,6 +249,9 @@ pub trait Store: Send + Sync + 'static {
         keep_session: Uuid,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// Every user's email and password hash, oldest account first: what
+    /// `sesame user export` writes and `sesame user import` reads.
+    async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError>;
     /// Deletes the user with its sessions and refresh tokens; `false` if already gone.
     async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError>;
 

@@ -5,7 +5,9 @@
 mod helpers;
 
 mod bodies;
+mod cluster;
 mod discovery;
+mod faults;
 mod login;
 mod me;
 mod process;

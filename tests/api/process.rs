@@ -10,23 +10,23 @@ use serde_json::{Value, json};
 
 use super::helpers::{PASSWORD, TestDatabase};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sesame");
+pub(super) const BIN: &str = env!("CARGO_BIN_EXE_sesame");
 const ISSUER: &str = "https://auth.example.com";
 const CHEAP_HASH: [&str; 4] = ["--hash-memory-kib", "64", "--hash-iterations", "1"];
 
-struct Server {
-    child: Child,
-    address: String,
+pub(super) struct Server {
+    pub(super) child: Child,
+    pub(super) address: String,
     logs: Arc<Mutex<Vec<String>>>,
     reader: std::thread::JoinHandle<()>,
 }
 
 impl Server {
-    fn start(database: &str) -> Self {
+    pub(super) fn start(database: &str) -> Self {
         Self::start_with(database, &[])
     }
 
-    fn start_with(database: &str, extra: &[&str]) -> Self {
+    pub(super) fn start_with(database: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(BIN)
             .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0"])
             .args(["--database", database])
@@ -64,7 +64,7 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status and every log line (stdout and stderr).
-    fn stop(mut self) -> (ExitStatus, Vec<String>) {
+    pub(super) fn stop(mut self) -> (ExitStatus, Vec<String>) {
         let pid = self.child.id().to_string();
         // Already gone if a test signalled it itself.
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
@@ -78,7 +78,7 @@ impl Server {
     }
 }
 
-async fn post(url: String, body: Value) -> reqwest::Response {
+pub(super) async fn post(url: String, body: Value) -> reqwest::Response {
     reqwest::Client::new()
         .post(url)
         .json(&body)
@@ -87,7 +87,7 @@ async fn post(url: String, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
-async fn login(server: &Server, email: &str) -> Value {
+pub(super) async fn login(server: &Server, email: &str) -> Value {
     let response = post(
         format!("{}/login", server.address),
         json!({"email": email, "password": PASSWORD}),
@@ -97,7 +97,7 @@ async fn login(server: &Server, email: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn me(server: &Server, token: &str) -> StatusCode {
+pub(super) async fn me(server: &Server, token: &str) -> StatusCode {
     reqwest::Client::new()
         .get(format!("{}/me", server.address))
         .bearer_auth(token)
@@ -107,7 +107,7 @@ async fn me(server: &Server, token: &str) -> StatusCode {
         .status()
 }
 
-async fn register(server: &Server, email: &str) {
+pub(super) async fn register(server: &Server, email: &str) {
     let response = post(
         format!("{}/register", server.address),
         json!({"email": email, "password": PASSWORD}),
@@ -116,7 +116,7 @@ async fn register(server: &Server, email: &str) {
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
-async fn jwks(server: &Server) -> String {
+pub(super) async fn jwks(server: &Server) -> String {
     reqwest::get(format!("{}/.well-known/jwks.json", server.address))
         .await
         .unwrap()
@@ -297,7 +297,7 @@ async fn logs_never_contain_passwords_tokens_or_hashes() {
     }
 }
 
-fn sesame(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+pub(super) fn sesame(args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut child = Command::new(BIN)
         .args(args)
         .stdin(Stdio::piped())
@@ -385,7 +385,35 @@ async fn migrate_creates_the_schema_and_exits() {
     assert_eq!(users, 0);
 }
 
-async fn any_pool(url: &str) -> sqlx::AnyPool {
+pub(super) async fn any_pool(url: &str) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
     sqlx::AnyPool::connect(url).await.unwrap()
+}
+
+#[tokio::test]
+async fn users_move_between_stores_with_export_and_import() {
+    // From an embedded SQLite store to this suite's backend (PostgreSQL in api_postgres).
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("sqlite://{}/old.db", dir.path().display());
+    let target = TestDatabase::new().await;
+    for email in ["ada@example.com", "Bob@Example.com"] {
+        let mut args = vec!["user", "create", "--email", email, "--password-stdin"];
+        args.extend(["--database", &source]);
+        args.extend(CHEAP_HASH);
+        assert!(sesame(&args, Some(PASSWORD)).status.success());
+    }
+
+    let exported = sesame(&["user", "export", "--database", &source], None);
+    assert!(exported.status.success(), "{exported:?}");
+    let file = dir.path().join("users.jsonl");
+    std::fs::write(&file, &exported.stdout).unwrap();
+    let path = file.display().to_string();
+    let imported = sesame(&["user", "import", &path, "--database", &target.url], None);
+    assert!(imported.status.success(), "{imported:?}");
+    assert!(String::from_utf8_lossy(&imported.stdout).contains("imported 2"));
+
+    let server = Server::start(&target.url);
+    login(&server, "ada@example.com").await;
+    login(&server, "bob@example.com").await;
+    server.stop();
 }

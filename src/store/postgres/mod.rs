@@ -249,6 +249,18 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT email, password_hash FROM users ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        Ok(rows
+            .into_iter()
+            .map(|(email, hash)| (email, SecretString::from(hash)))
+            .collect())
+    }
+
     async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError> {
         self.delete(user_id).await
     }

@@ -23,6 +23,8 @@ use super::{
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
+const MIGRATION_ATTEMPTS: u64 = 5;
+
 pub struct SqliteStore {
     pool: SqlitePool,
 }
@@ -68,8 +70,20 @@ fn key_from_row(row: &SqliteRow) -> Result<StoredKey, sqlx::Error> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        // SQLite has no migration lock: two processes starting on a new file can both
+        // try the first migration. Each migration is one transaction, so the loser
+        // fails cleanly; on a retry it sees the winner's work recorded and goes on.
+        let mut attempt = 1;
+        loop {
+            match MIGRATOR.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(_) if attempt < MIGRATION_ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -254,6 +268,18 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         self.set_password(user_id, new_hash, keep_session, now)
             .await
+    }
+
+    async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT email, password_hash FROM users ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        Ok(rows
+            .into_iter()
+            .map(|(email, hash)| (email, SecretString::from(hash)))
+            .collect())
     }
 
     async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError> {

@@ -1,0 +1,117 @@
+//! Several `sesame serve` processes on one database: users, keys, sessions and reuse
+//! detection are shared through the store, whichever backend it is.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::helpers::TestDatabase;
+use super::process::{BIN, Server, any_pool, jwks, login, me, post, register};
+
+fn start_pair(database: &str, extra: &'static [&'static str]) -> (Server, Server) {
+    let a = {
+        let database = database.to_owned();
+        std::thread::spawn(move || Server::start_with(&database, extra))
+    };
+    let b = {
+        let database = database.to_owned();
+        std::thread::spawn(move || Server::start_with(&database, extra))
+    };
+    (a.join().unwrap(), b.join().unwrap())
+}
+
+#[tokio::test]
+async fn two_instances_starting_together_share_one_signing_key() {
+    let db = TestDatabase::new().await;
+
+    // Both migrate and look for a key at the same moment on an empty store.
+    let (a, b) = start_pair(&db.url, &[]);
+
+    assert_eq!(jwks(&a).await, jwks(&b).await);
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys")
+        .fetch_one(&any_pool(&db.url).await)
+        .await
+        .unwrap();
+    assert_eq!(keys, 1);
+    a.stop();
+    b.stop();
+}
+
+#[tokio::test]
+async fn instances_share_users_tokens_and_reuse_detection() {
+    let db = TestDatabase::new().await;
+    let (a, b) = start_pair(&db.url, &["--refresh-reuse-grace", "0"]);
+
+    register(&a, "ada@example.com").await;
+    let on_b = login(&b, "ada@example.com").await;
+    let on_a = login(&a, "ada@example.com").await;
+    assert_eq!(
+        me(&b, on_a["access_token"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        me(&a, on_b["access_token"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
+
+    let refresh = |server: &Server, tokens: &Value| {
+        post(
+            format!("{}/refresh", server.address),
+            json!({"refresh_token": tokens["refresh_token"]}),
+        )
+    };
+    let rotated = refresh(&a, &on_a).await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let rotated: Value = rotated.json().await.unwrap();
+    // The replay reaches the other instance: still detected, the session still ends.
+    assert_eq!(refresh(&b, &on_a).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&a, &rotated).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(&a, rotated["access_token"].as_str().unwrap()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // The other login is another session, untouched.
+    assert_eq!(
+        me(&a, on_b["access_token"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
+
+    // Logout on one instance takes effect on the other at once.
+    let logout = reqwest::Client::new()
+        .post(format!("{}/logout", b.address))
+        .bearer_auth(on_b["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        me(&a, on_b["access_token"].as_str().unwrap()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn an_unreachable_database_at_start_is_a_clear_error() {
+    for url in [
+        "postgres://postgres@127.0.0.1:1/sesame",
+        "sqlite:///nonexistent-directory/sesame.db",
+        "mysql://localhost/sesame",
+    ] {
+        let started = std::time::Instant::now();
+        let output = std::process::Command::new(BIN)
+            .args(["serve", "--bind", "127.0.0.1:0", "--database", url])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{url}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("cannot open the store"), "{url}: {stderr}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{url}"
+        );
+    }
+}
