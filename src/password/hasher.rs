@@ -1,13 +1,18 @@
-//! Password hashing as a managed resource: Argon2id on tokio's blocking pool, at most
-//! `workers` hashes at a time, so memory stays at `workers × memory_kib` whatever the
-//! load and the async runtime never stalls on a hash.
+//! Password hashing as a managed resource: Argon2id on a fixed set of worker threads,
+//! at most `workers` hashes at a time, so the async runtime never stalls on a hash.
+//! Each worker owns one Argon2 memory buffer, allocated at its first hash and reused
+//! for every hash after it, so hashing memory is exactly `workers × memory_kib`
+//! whatever the load. (Allocating it per hash, as the argon2 crate's convenience API
+//! does, let glibc keep freed buffers per thread arena: 200 MB resident after a
+//! login burst with two workers, measured with bench/run.)
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use super::policy::normalize;
 
@@ -36,8 +41,6 @@ pub enum HashError {
     Params(argon2::Error),
     #[error("hashing failed: {0}")]
     Hashing(String),
-    #[error("the hashing task was lost: {0}")]
-    Task(#[from] tokio::task::JoinError),
     #[error("the hashing pool is closed")]
     Closed,
 }
@@ -86,10 +89,13 @@ pub struct Hasher {
     inner: Arc<Inner>,
 }
 
+type Job = Box<dyn FnOnce(&Inner, &mut Vec<Block>) + Send>;
+
 struct Inner {
     argon2: Argon2<'static>,
     params: Params,
     permits: Arc<Semaphore>,
+    jobs: Mutex<mpsc::Sender<Job>>,
     /// A hash of a random password with the current parameters: unknown emails are
     /// verified against it so they cost the same time as a wrong password.
     dummy: String,
@@ -112,19 +118,31 @@ impl Hasher {
             .hash_password(&random)
             .map_err(|e| HashError::Hashing(e.to_string()))?
             .to_string();
-        Ok(Self {
-            inner: Arc::new(Inner {
-                argon2,
-                params,
-                permits: Arc::new(Semaphore::new(workers.max(1))),
-                dummy,
-            }),
-        })
+        let workers = workers.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let inner = Arc::new(Inner {
+            argon2,
+            params,
+            permits: Arc::new(Semaphore::new(workers)),
+            jobs: Mutex::new(jobs),
+            dummy,
+        });
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..workers {
+            let queue = Arc::clone(&queue);
+            // Workers hold only a weak reference: they end with the last Hasher.
+            let owner = Arc::downgrade(&inner);
+            std::thread::Builder::new()
+                .name(format!("sesame-hash-{n}"))
+                .spawn(move || work(&queue, &owner))
+                .map_err(|e| HashError::Hashing(e.to_string()))?;
+        }
+        Ok(Self { inner })
     }
 
     /// Hashes an (already normalized) password with the current parameters.
     pub async fn hash(&self, password: SecretString) -> Result<SecretString, HashError> {
-        self.run(move |inner| inner.hash(password.expose_secret().as_bytes()))
+        self.run(move |inner, memory| inner.hash(password.expose_secret().as_bytes(), memory))
             .await?
     }
 
@@ -135,63 +153,107 @@ impl Hasher {
         password: SecretString,
         stored: Option<SecretString>,
     ) -> Result<Verdict, HashError> {
-        self.run(move |inner| match stored {
-            Some(stored) => inner.verify(&password, stored.expose_secret()),
+        self.run(move |inner, memory| match stored {
+            Some(stored) => inner.verify(&password, stored.expose_secret(), memory),
             None => {
                 let normalized = normalize(&password);
-                let _ = inner.verify_argon2(normalized.expose_secret(), &inner.dummy);
+                let _ = inner.verify_argon2(normalized.expose_secret(), &inner.dummy, memory);
                 Ok(Verdict::Mismatch)
             }
         })
         .await?
     }
 
-    async fn run<T, F>(&self, work: F) -> Result<T, HashError>
+    async fn run<T, F>(&self, job: F) -> Result<T, HashError>
     where
-        F: FnOnce(&Inner) -> T + Send + 'static,
+        F: FnOnce(&Inner, &mut Vec<Block>) -> T + Send + 'static,
         T: Send + 'static,
     {
         let permit = Arc::clone(&self.inner.permits)
             .acquire_owned()
             .await
             .map_err(|_| HashError::Closed)?;
-        let inner = Arc::clone(&self.inner);
-        // The permit moves into the task: a client that hangs up does not free the slot
+        let (reply, result) = oneshot::channel();
+        // The permit moves into the job: a client that hangs up does not free the slot
         // before the hash that occupies it has finished.
-        let result = tokio::task::spawn_blocking(move || {
+        let job: Job = Box::new(move |inner, memory| {
             let _permit = permit;
-            work(&inner)
-        })
-        .await?;
-        Ok(result)
+            let _ = reply.send(job(inner, memory));
+        });
+        self.inner
+            .jobs
+            .lock()
+            .map_err(|_| HashError::Closed)?
+            .send(job)
+            .map_err(|_| HashError::Closed)?;
+        result.await.map_err(|_| HashError::Closed)
+    }
+}
+
+/// A worker's loop: take the next job, run it, until the hasher is gone.
+fn work(queue: &Mutex<mpsc::Receiver<Job>>, owner: &std::sync::Weak<Inner>) {
+    let mut memory = Vec::new();
+    loop {
+        let job = match queue.lock() {
+            Ok(queue) => match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+            Err(_) => return,
+        };
+        let Some(inner) = owner.upgrade() else { return };
+        job(&inner, &mut memory);
     }
 }
 
 impl Inner {
-    fn hash(&self, password: &[u8]) -> Result<SecretString, HashError> {
+    fn hash(&self, password: &[u8], memory: &mut Vec<Block>) -> Result<SecretString, HashError> {
+        let failed = |e: &dyn std::fmt::Display| HashError::Hashing(e.to_string());
+        let mut salt = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut salt).map_err(|e| failed(&e))?;
+        let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
         self.argon2
-            .hash_password(password)
-            .map(|hash| SecretString::from(hash.to_string()))
-            .map_err(|e| HashError::Hashing(e.to_string()))
+            .hash_password_into_with_memory(
+                password,
+                &salt,
+                &mut output,
+                grown(memory, &self.params),
+            )
+            .map_err(|e| failed(&e))?;
+        let hash = PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|e| failed(&e))?,
+            salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+            hash: Some(Output::new(&output).map_err(|e| failed(&e))?),
+        };
+        Ok(SecretString::from(hash.to_string()))
     }
 
-    fn verify(&self, password: &SecretString, stored: &str) -> Result<Verdict, HashError> {
+    fn verify(
+        &self,
+        password: &SecretString,
+        stored: &str,
+        memory: &mut Vec<Block>,
+    ) -> Result<Verdict, HashError> {
         if is_bcrypt(stored) {
             // Imported passlib hashes were made over the raw bytes. Never truncating:
             // past bcrypt's 72 bytes the check fails instead of comparing a prefix.
             let raw = password.expose_secret().as_bytes();
             return match bcrypt::non_truncating_verify(raw, stored) {
                 Ok(true) => Ok(Verdict::Match {
-                    upgraded: Some(self.hash(normalize(password).expose_secret().as_bytes())?),
+                    upgraded: Some(
+                        self.hash(normalize(password).expose_secret().as_bytes(), memory)?,
+                    ),
                 }),
                 Ok(false) | Err(_) => Ok(Verdict::Mismatch),
             };
         }
         let normalized = normalize(password);
-        match self.verify_argon2(normalized.expose_secret(), stored) {
+        match self.verify_argon2(normalized.expose_secret(), stored, memory) {
             Some(true) if self.is_current(stored) => Ok(Verdict::Match { upgraded: None }),
             Some(true) => Ok(Verdict::Match {
-                upgraded: Some(self.hash(normalized.expose_secret().as_bytes())?),
+                upgraded: Some(self.hash(normalized.expose_secret().as_bytes(), memory)?),
             }),
             Some(false) => Ok(Verdict::Mismatch),
             None => {
@@ -201,14 +263,33 @@ impl Inner {
         }
     }
 
-    /// `None` when `stored` is not a usable Argon2 PHC string.
-    fn verify_argon2(&self, password: &str, stored: &str) -> Option<bool> {
+    /// `None` when `stored` is not a usable Argon2 PHC string. Hashes made with other
+    /// parameters (imports, older settings) are checked with their own parameters.
+    fn verify_argon2(&self, password: &str, stored: &str, memory: &mut Vec<Block>) -> Option<bool> {
         let hash = PasswordHash::new(stored).ok()?;
-        Some(
-            self.argon2
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok(),
-        )
+        let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+            return None;
+        };
+        let params = Params::try_from(&hash).ok()?;
+        let algorithm = Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+        let version = Version::try_from(hash.version.unwrap_or(Version::V0x13.into())).ok()?;
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let mut output = vec![0u8; expected.len()];
+        if params.block_count() <= self.params.block_count() {
+            argon2.hash_password_into_with_memory(
+                password.as_bytes(),
+                salt.as_ref(),
+                &mut output,
+                grown(memory, &params),
+            )
+        } else {
+            // Costlier than today's parameters (an import): a buffer for this hash only,
+            // so the worker's own stays at the configured size.
+            argon2.hash_password_into(password.as_bytes(), salt.as_ref(), &mut output)
+        }
+        .ok()?;
+        // Output's equality is constant-time.
+        Some(Output::new(&output).ok()? == *expected)
     }
 
     fn is_current(&self, stored: &str) -> bool {
@@ -224,4 +305,12 @@ impl Inner {
             && hash.version == Some(Version::V0x13.into())
             && same_params
     }
+}
+
+/// The worker's buffer, grown (never shrunk) to what `params` needs.
+fn grown<'a>(memory: &'a mut Vec<Block>, params: &Params) -> &'a mut [Block] {
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    &mut memory[..params.block_count()]
 }

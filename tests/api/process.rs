@@ -52,9 +52,14 @@ impl Server {
                 sink.lock().unwrap().push(line);
             }
         });
-        let address = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the server logs its address when it listens");
+        let Ok(address) = rx.recv_timeout(Duration::from_secs(20)) else {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "the server did not start: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
         Self {
             child,
             address: format!("http://{address}"),

@@ -23,7 +23,8 @@ use super::{
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-const MIGRATION_ATTEMPTS: u64 = 5;
+/// How often start-up steps that can race with another process are tried.
+const STARTUP_ATTEMPTS: u64 = 5;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -39,12 +40,25 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .connect_with(options)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        Ok(Self { pool })
+        // Two processes opening a new file at once race to switch it to WAL, and the
+        // loser gets SQLITE_BUSY without waiting: try again, as for migrations.
+        let mut attempt = 1;
+        loop {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .connect_with(options.clone())
+                .await;
+            match pool {
+                Ok(pool) => return Ok(Self { pool }),
+                Err(sqlx::Error::Database(e))
+                    if e.code().as_deref() == Some("5") && attempt < STARTUP_ATTEMPTS =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(StoreError::from_sqlx(e)),
+            }
+        }
     }
 }
 
@@ -77,7 +91,7 @@ impl Store for SqliteStore {
         loop {
             match MIGRATOR.run(&self.pool).await {
                 Ok(()) => return Ok(()),
-                Err(_) if attempt < MIGRATION_ATTEMPTS => {
+                Err(_) if attempt < STARTUP_ATTEMPTS => {
                     tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
                     attempt += 1;
                 }
