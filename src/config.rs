@@ -61,6 +61,11 @@ pub struct Overrides {
     /// request without ending the session; 0 disables it [default: 10].
     #[arg(long, env = "SESAME_REFRESH_REUSE_GRACE")]
     pub refresh_reuse_grace: Option<u64>,
+    /// Milliseconds a session confirmed by the store is trusted before asking again;
+    /// sessions ended on another instance are refused here after at most this long.
+    /// 0 asks the store on every request [default: 1000].
+    #[arg(long, env = "SESAME_SESSION_CHECK_MS")]
+    pub session_check_ms: Option<u64>,
     /// Argon2id memory in KiB [default: 19456].
     #[arg(long, env = "SESAME_HASH_MEMORY_KIB")]
     pub hash_memory_kib: Option<u32>,
@@ -180,6 +185,10 @@ impl Settings {
                 session: seconds(pick!(session_lifetime), lifetimes.session),
                 idle: seconds(pick!(session_idle_timeout), lifetimes.idle),
                 reuse_grace: seconds(pick!(refresh_reuse_grace), lifetimes.reuse_grace),
+                session_check_ttl: pick!(session_check_ms)
+                    .map_or(lifetimes.session_check_ttl, |ms| {
+                        time::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
+                    }),
             },
             hash: HashParams {
                 memory_kib: pick!(hash_memory_kib).unwrap_or(defaults.memory_kib),

@@ -1,6 +1,7 @@
 //! The use cases: register, log in, authenticate a bearer token. No HTTP in here: the
 //! handlers call these with plain values and map [`Error`] to responses.
 
+mod cache;
 mod email;
 mod login;
 mod register;
@@ -87,6 +88,9 @@ pub struct Lifetimes {
     pub idle: Duration,
     /// A rotated refresh token replayed within this window is a concurrent refresh.
     pub reuse_grace: Duration,
+    /// How long a session confirmed by the store is trusted without asking again
+    /// (sessions ended on this instance are forgotten at once).
+    pub session_check_ttl: Duration,
 }
 
 impl Default for Lifetimes {
@@ -96,6 +100,7 @@ impl Default for Lifetimes {
             session: Duration::days(90),
             idle: Duration::days(30),
             reuse_grace: Duration::seconds(10),
+            session_check_ttl: Duration::seconds(1),
         }
     }
 }
@@ -114,6 +119,7 @@ pub struct Auth {
     tokens: AccessTokens,
     clock: Arc<dyn Clock>,
     lifetimes: Lifetimes,
+    cache: cache::BearerCache,
 }
 
 impl Auth {
@@ -129,6 +135,7 @@ impl Auth {
             hasher,
             tokens,
             clock,
+            cache: cache::BearerCache::new(lifetimes.session_check_ttl),
             lifetimes,
         }
     }
@@ -137,19 +144,34 @@ impl Auth {
         &self.tokens
     }
 
-    /// Checks a bearer token's signature, claims and expiry.
-    pub fn authenticate(&self, token: &str) -> Result<AccessClaims, Error> {
-        Ok(self.tokens.verify(token, self.clock.now())?)
+    /// Checks a bearer token's signature, claims and expiry (the signature only the
+    /// first time this exact token is seen).
+    pub fn authenticate(&self, token: &str) -> Result<Arc<AccessClaims>, Error> {
+        let now = self.clock.now();
+        if let Some(claims) = self.cache.token(token) {
+            self.tokens.check_expiry(&claims, now)?;
+            return Ok(claims);
+        }
+        let claims = Arc::new(self.tokens.verify(token, now)?);
+        self.cache.remember_token(token, Arc::clone(&claims));
+        Ok(claims)
     }
 
     /// The user a verified token speaks for. A token whose session has ended (logout,
     /// password change, reuse detection) or whose user is gone or disabled is refused
     /// at once, not at its expiry.
     pub async fn current_user(&self, claims: &AccessClaims) -> Result<User, Error> {
-        self.store
-            .active_session_user(claims.sid, claims.sub, self.clock.now())
+        let now = self.clock.now();
+        if let Some(user) = self.cache.session(claims, now) {
+            return Ok(user);
+        }
+        let user = self
+            .store
+            .active_session_user(claims.sid, claims.sub, now)
             .await?
-            .ok_or(Error::InvalidToken(TokenError::Invalid))
+            .ok_or(Error::InvalidToken(TokenError::Invalid))?;
+        self.cache.remember_session(claims.sid, user.clone(), now);
+        Ok(user)
     }
 
     /// Answers when the store does.

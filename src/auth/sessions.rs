@@ -51,6 +51,7 @@ impl Auth {
                 ));
             }
             Rotation::ReuseDetected => {
+                self.cache.forget_sessions();
                 tracing::warn!("refresh token reuse detected: session ended");
                 return Err(Error::InvalidRefreshToken(
                     "this refresh token was already used; the session has been ended for safety",
@@ -71,6 +72,7 @@ impl Auth {
         self.store
             .end_session(claims.sub, claims.sid, self.clock.now(), EndReason::Logout)
             .await?;
+        self.cache.forget_sessions();
         Ok(())
     }
 
@@ -80,6 +82,7 @@ impl Auth {
         self.store
             .end_sessions(claims.sub, None, self.clock.now(), EndReason::LogoutAll)
             .await?;
+        self.cache.forget_sessions();
         Ok(())
     }
 
@@ -98,6 +101,7 @@ impl Auth {
             .store
             .end_session(claims.sub, session_id, self.clock.now(), EndReason::Revoked)
             .await?;
+        self.cache.forget_sessions();
         if ended {
             Ok(())
         } else {
@@ -119,6 +123,7 @@ impl Auth {
         self.store
             .change_password(user.id, &hash, claims.sid, self.clock.now())
             .await?;
+        self.cache.forget_sessions();
         Ok(())
     }
 
@@ -131,6 +136,7 @@ impl Auth {
     ) -> Result<(), Error> {
         let user = self.confirm_password(claims, password).await?;
         self.store.delete_user(user.id).await?;
+        self.cache.forget_sessions();
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! bearer token, the client's address, and the refusal of credentials in the URL.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
@@ -121,7 +122,7 @@ impl<S: Send + Sync> FromRequestParts<S> for NoCredentialsInQuery {
 }
 
 /// The claims of a valid bearer token; a handler that takes one cannot run without it.
-pub struct AuthUser(pub AccessClaims);
+pub struct AuthUser(pub Arc<AccessClaims>);
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;

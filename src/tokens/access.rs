@@ -130,9 +130,19 @@ impl AccessTokens {
         let data = decode::<AccessClaims>(token, &self.key.decoding, &self.validation)
             .map_err(|_| TokenError::Invalid)?;
         let claims = data.claims;
+        self.check_expiry(&claims, now)?;
+        Ok(claims)
+    }
+
+    /// Expiry alone, for claims verified earlier.
+    pub fn check_expiry(
+        &self,
+        claims: &AccessClaims,
+        now: OffsetDateTime,
+    ) -> Result<(), TokenError> {
         if now.unix_timestamp() > claims.exp + LEEWAY.whole_seconds() {
             return Err(TokenError::Expired);
         }
-        Ok(claims)
+        Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! Several `sesame serve` processes on one database: users, keys, sessions and reuse
 //! detection are shared through the store, whichever backend it is.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -78,17 +80,30 @@ async fn instances_share_users_tokens_and_reuse_detection() {
         StatusCode::OK
     );
 
-    // Logout on one instance takes effect on the other at once.
+    // Logout through B: at once on B; on A, which confirmed the session a moment ago,
+    // within the session-check bound (--session-check-ms, 1 s by default).
+    let token = on_b["access_token"].as_str().unwrap();
     let logout = reqwest::Client::new()
         .post(format!("{}/logout", b.address))
-        .bearer_auth(on_b["access_token"].as_str().unwrap())
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();
+    let ended = std::time::Instant::now();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&b, token).await, StatusCode::UNAUTHORIZED);
+    while me(&a, token).await == StatusCode::OK {
+        assert!(
+            ended.elapsed() < Duration::from_millis(1500),
+            "A still accepts the token"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
-        me(&a, on_b["access_token"].as_str().unwrap()).await,
-        StatusCode::UNAUTHORIZED
+        me(&a, token).await,
+        StatusCode::UNAUTHORIZED,
+        "and for good"
     );
     a.stop();
     b.stop();

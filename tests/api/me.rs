@@ -103,3 +103,47 @@ async fn the_token_of_a_deleted_user_no_longer_works() {
 
     assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
 }
+
+#[tokio::test]
+async fn a_session_ended_elsewhere_is_refused_within_the_session_check_bound() {
+    let app = spawn_app().await;
+    let tokens = app.signed_up("ada@example.com").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(app.me(token).await.status(), StatusCode::OK);
+    // Ended behind this instance's back, as another instance would.
+    sqlx::query("UPDATE sessions SET ended_at = created_at")
+        .execute(&app.db().await)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        app.me(token).await.status(),
+        StatusCode::OK,
+        "inside the 1 s bound"
+    );
+    app.clock.advance(time::Duration::seconds(1));
+    assert_problem(
+        app.me(token).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn with_no_session_check_cache_every_request_asks_the_store() {
+    let app = super::helpers::spawn_app_with(|o| o.session_check_ms = Some(0)).await;
+    let tokens = app.signed_up("ada@example.com").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(app.me(token).await.status(), StatusCode::OK);
+    sqlx::query("UPDATE sessions SET ended_at = created_at")
+        .execute(&app.db().await)
+        .await
+        .unwrap();
+    assert_problem(
+        app.me(token).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+}
