@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use sesame::password::{HashParams, Hasher};
+use sesame::password::{HashMetrics, HashParams, Hasher, PoolSettings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -17,8 +17,9 @@ async fn main() -> anyhow::Result<()> {
         iterations: args.next().map_or(Ok(defaults.iterations), |s| s.parse())?,
         parallelism: 1,
     };
-    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let hasher = Hasher::new(params, workers)?;
+    let pool = PoolSettings::default();
+    let workers = pool.workers;
+    let hasher = Hasher::new(params, pool, HashMetrics::default())?;
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     // Twice as many callers as workers keep every worker busy.
@@ -29,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
                 let mut count = 0u64;
                 while Instant::now() < deadline {
                     hasher
-                        .hash(SecretString::from("correct horse battery"))
+                        .hash(SecretString::from("correct horse battery"), None)
                         .await?;
                     count += 1;
                 }

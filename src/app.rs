@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -9,15 +10,17 @@ use tokio::net::TcpListener;
 use crate::auth::Auth;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::http::{self, AppState};
-use crate::password::Hasher;
+use crate::http::{self, AppState, IpLimiter, TrustedProxies};
+use crate::password::{HashMetrics, Hasher};
 use crate::store::{self, Store};
+use crate::telemetry::Metrics;
 use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
 
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     address: SocketAddr,
+    state: AppState,
 }
 
 impl Application {
@@ -38,16 +41,25 @@ impl Application {
             .issuer
             .clone()
             .unwrap_or_else(|| default_issuer(address));
-        let auth = build_auth(&settings, issuer, clock).await?;
+        let metrics = Metrics::new();
+        let auth = build_auth(&settings, issuer, clock, metrics.hash_metrics())
+            .await?
+            .with_metrics(metrics.auth_metrics());
         let state = AppState {
             auth: Arc::new(auth),
             body_limit: settings.body_limit,
+            proxies: Arc::new(TrustedProxies::new(settings.trusted_proxies.clone())),
+            ip_limiter: settings
+                .ip_rate_limit
+                .map(|per_minute| Arc::new(IpLimiter::per_minute(per_minute))),
+            metrics,
         };
-        let router = http::router(state, settings.request_timeout);
+        let router = http::router(state.clone(), settings.request_timeout);
         Ok(Self {
             listener,
             router,
             address,
+            state,
         })
     }
 
@@ -62,15 +74,40 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(address = %self.address, "listening");
-        axum::serve(
+        let housekeeping = tokio::spawn(housekeeping(self.state));
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        .await;
+        housekeeping.abort();
+        served?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Periodic chores, none of which a request waits for: fold metric samples, drop the
+/// rate-limit buckets of quiet addresses, forget login failures that no longer count.
+async fn housekeeping(state: AppState) {
+    const TICK: Duration = Duration::from_secs(5);
+    const PURGE_EVERY: u32 = 720; // ticks: an hour
+    let mut ticks = tokio::time::interval(TICK);
+    for tick in 0u32.. {
+        ticks.tick().await;
+        state.metrics.upkeep();
+        if tick % 12 == 0
+            && let Some(limiter) = &state.ip_limiter
+        {
+            limiter.forget_idle();
+        }
+        if tick % PURGE_EVERY == 0
+            && let Err(e) = state.auth.forget_old_failures().await
+        {
+            tracing::warn!(error = %e, "could not purge old login failures");
+        }
     }
 }
 
@@ -103,6 +140,7 @@ pub async fn build_auth(
     settings: &Settings,
     issuer: String,
     clock: Arc<dyn Clock>,
+    hash_metrics: HashMetrics,
 ) -> anyhow::Result<Auth> {
     let store = open_store(settings).await?;
     let key = match settings.jwt_algorithm {
@@ -127,8 +165,15 @@ pub async fn build_auth(
     let ttl = time::Duration::try_from(settings.access_token_ttl)
         .context("the access-token lifetime is too large")?;
     let tokens = AccessTokens::new(key, issuer, audience, ttl);
-    let hasher = Hasher::new(settings.hash, settings.hash_workers)?;
-    Ok(Auth::new(store, hasher, tokens, clock, settings.lifetimes))
+    let hasher = Hasher::new(settings.hash, settings.hash_pool, hash_metrics)?;
+    Ok(Auth::new(
+        store,
+        hasher,
+        tokens,
+        clock,
+        settings.lifetimes,
+        settings.login_throttle,
+    ))
 }
 
 async fn shutdown_signal() {

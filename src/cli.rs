@@ -13,7 +13,7 @@ use crate::app::{self, Application};
 use crate::auth::{self, Auth};
 use crate::clock::SystemClock;
 use crate::config::{Overrides, Settings};
-use crate::password::ImportedHash;
+use crate::password::{HashMetrics, ImportedHash};
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -93,7 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let password = password.strip_suffix('\r').unwrap_or(password);
             let auth = offline_auth(settings).await?;
             let user = auth
-                .register(&email, SecretString::from(password))
+                .register(&email, SecretString::from(password), None)
                 .await
                 .map_err(describe)?;
             println!("created user {} <{}>", user.id, user.email);
@@ -123,7 +123,13 @@ async fn offline_auth(flags: Overrides) -> anyhow::Result<Auth> {
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.bind));
-    app::build_auth(&settings, issuer, Arc::new(SystemClock)).await
+    app::build_auth(
+        &settings,
+        issuer,
+        Arc::new(SystemClock),
+        HashMetrics::default(),
+    )
+    .await
 }
 
 fn describe(err: auth::Error) -> anyhow::Error {

@@ -8,8 +8,11 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
+use ipnet::IpNet;
+
 use crate::auth::Lifetimes;
-use crate::password::HashParams;
+use crate::password::{HashParams, PoolSettings};
+use crate::store::LoginThrottle;
 use crate::tokens::JwtAlgorithm;
 
 /// Every setting, each optional: the same keys come from flags, env or the TOML file.
@@ -78,6 +81,31 @@ pub struct Overrides {
     /// Hashes computed at once [default: number of cores].
     #[arg(long, env = "SESAME_HASH_WORKERS")]
     pub hash_workers: Option<usize>,
+    /// Most hashes one client address may hold in the hashing queue, in percent of the
+    /// queue [default: 50].
+    #[arg(long, env = "SESAME_HASH_CLIENT_SHARE")]
+    pub hash_client_share: Option<u8>,
+    /// Longest expected wait for a hashing worker, in milliseconds, before logins and
+    /// registrations are refused with 503 instead of queued [default: 1000].
+    #[arg(long, env = "SESAME_HASH_MAX_WAIT_MS")]
+    pub hash_max_wait_ms: Option<u64>,
+    /// Consecutive failed logins that lock an email for --login-lockout; at most 100
+    /// [default: 10].
+    #[arg(long, env = "SESAME_LOGIN_MAX_FAILURES")]
+    pub login_max_failures: Option<u32>,
+    /// Seconds an email stays locked after --login-max-failures failures; at most
+    /// 86400 [default: 900].
+    #[arg(long, env = "SESAME_LOGIN_LOCKOUT")]
+    pub login_lockout: Option<u64>,
+    /// Requests a minute each client address may make to /login, /register, /token and
+    /// /refresh (per instance); 0 turns the limit off [default: 60].
+    #[arg(long, env = "SESAME_IP_RATE_LIMIT")]
+    pub ip_rate_limit: Option<u32>,
+    /// Addresses or networks of reverse proxies whose X-Forwarded-For / Forwarded
+    /// headers name the client, comma-separated (e.g. 10.0.0.0/8,127.0.0.1)
+    /// [default: none: the peer address is the client].
+    #[arg(long, env = "SESAME_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
     /// Largest request body in bytes [default: 65536].
     #[arg(long, env = "SESAME_BODY_LIMIT")]
     pub body_limit: Option<usize>,
@@ -116,7 +144,11 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     pub lifetimes: Lifetimes,
     pub hash: HashParams,
-    pub hash_workers: usize,
+    pub hash_pool: PoolSettings,
+    pub login_throttle: LoginThrottle,
+    /// Requests a minute per client address on the credential endpoints; `None`: no limit.
+    pub ip_rate_limit: Option<std::num::NonZeroU32>,
+    pub trusted_proxies: Vec<IpNet>,
     pub body_limit: usize,
     pub request_timeout: Duration,
 }
@@ -158,6 +190,8 @@ impl Settings {
         }
         let defaults = HashParams::default();
         let lifetimes = Lifetimes::default();
+        let pool = PoolSettings::default();
+        let throttle = LoginThrottle::default();
         let jwt_algorithm = match pick!(jwt_algorithm) {
             Some(name) => name.parse().map_err(ConfigError::Invalid)?,
             None => JwtAlgorithm::Es256,
@@ -195,15 +229,28 @@ impl Settings {
                 iterations: pick!(hash_iterations).unwrap_or(defaults.iterations),
                 parallelism: pick!(hash_parallelism).unwrap_or(defaults.parallelism),
             },
-            hash_workers: pick!(hash_workers).unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
-            }),
+            hash_pool: PoolSettings {
+                workers: pick!(hash_workers).unwrap_or(pool.workers),
+                max_wait: pick!(hash_max_wait_ms).map_or(pool.max_wait, Duration::from_millis),
+                client_share_percent: pick!(hash_client_share).unwrap_or(pool.client_share_percent),
+            },
+            login_throttle: LoginThrottle {
+                max_failures: pick!(login_max_failures).unwrap_or(throttle.max_failures),
+                lockout: seconds(pick!(login_lockout), throttle.lockout),
+            },
+            ip_rate_limit: std::num::NonZeroU32::new(pick!(ip_rate_limit).unwrap_or(60)),
+            trusted_proxies: pick!(trusted_proxies)
+                .unwrap_or_default()
+                .iter()
+                .map(|text| parse_network(text))
+                .collect::<Result<_, _>>()?,
             body_limit: pick!(body_limit).unwrap_or(64 * 1024),
             request_timeout: Duration::from_secs(pick!(request_timeout).unwrap_or(30)),
         };
+        settings.check_abuse_controls()?;
         let l = settings.lifetimes;
         if settings.access_token_ttl.is_zero()
-            || settings.hash_workers == 0
+            || settings.hash_pool.workers == 0
             || [l.refresh_token, l.session, l.idle]
                 .iter()
                 .any(|d| !d.is_positive())
@@ -214,6 +261,41 @@ impl Settings {
         }
         Ok(settings)
     }
+}
+
+impl Settings {
+    fn check_abuse_controls(&self) -> Result<(), ConfigError> {
+        let throttle = self.login_throttle;
+        if !(1..=LoginThrottle::MAX_FAILURES_LIMIT).contains(&throttle.max_failures) {
+            return Err(ConfigError::Invalid(format!(
+                "login_max_failures must be between 1 and {} (NIST 800-63B allows no more)",
+                LoginThrottle::MAX_FAILURES_LIMIT
+            )));
+        }
+        if !throttle.lockout.is_positive() || throttle.lockout > time::Duration::days(1) {
+            return Err(ConfigError::Invalid(
+                "login_lockout must be between 1 and 86400 seconds: a lock must end".to_owned(),
+            ));
+        }
+        if !(1..=100).contains(&self.hash_pool.client_share_percent) {
+            return Err(ConfigError::Invalid(
+                "hash_client_share is a percentage between 1 and 100".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A proxy address (`10.0.0.1`) or network (`10.0.0.0/8`).
+fn parse_network(text: &str) -> Result<IpNet, ConfigError> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            ConfigError::Invalid(format!(
+                "trusted_proxies: {text:?} is not an IP address or network (e.g. 10.0.0.0/8)"
+            ))
+        })
 }
 
 /// Seconds from configuration, or the default; values past `i64::MAX` saturate.

@@ -1,16 +1,19 @@
+use aws_lc_rs::digest;
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use super::{Auth, ClientInfo, Error, TokenPair, normalize_email};
+use super::{Auth, ClientInfo, Error, TokenPair, normalize_email, whole_seconds_up};
 use crate::password::Verdict;
-use crate::store::{NewSession, Rehash};
+use crate::store::{Attempt, NewSession, Rehash};
 use crate::tokens::RefreshToken;
 
 impl Auth {
     /// Checks an email and password and opens a session.
     ///
     /// Unknown emails are verified against a dummy hash, so an unknown email and a
-    /// wrong password cost the same time and give the same error.
+    /// wrong password cost the same time and give the same error. Every attempt first
+    /// claims a place on the email's failure counter, which throttles unknown emails
+    /// exactly as it throttles accounts: a lock says nothing about whether one exists.
     #[tracing::instrument(skip_all)]
     pub async fn login(
         &self,
@@ -18,22 +21,43 @@ impl Auth {
         password: SecretString,
         client: ClientInfo,
     ) -> Result<TokenPair, Error> {
-        let credentials = match normalize_email(email) {
-            Ok((_, normalized)) => self.store.credentials_by_email(&normalized).await?,
-            Err(_) => None,
+        let normalized = normalize_email(email)
+            .ok()
+            .map(|(_, normalized)| normalized);
+        let throttle_key = throttle_key(normalized.as_deref().unwrap_or(email));
+        let now = self.clock.now();
+        if let Attempt::Throttled { until } = self
+            .store
+            .begin_login_attempt(&throttle_key, now, self.throttle)
+            .await?
+        {
+            self.metrics.logins_throttled.increment(1);
+            let wait = (until - now).try_into().unwrap_or_default();
+            return Err(Error::TooManyAttempts {
+                retry_after: whole_seconds_up(wait),
+            });
+        }
+        let credentials = match &normalized {
+            Some(normalized) => self.store.credentials_by_email(normalized).await?,
+            None => None,
         };
         let (user, stored_hash) = match credentials {
             Some(c) => (Some(c.user), Some(c.password_hash)),
             None => (None, None),
         };
-        let verdict = self.hasher.verify(password, stored_hash.clone()).await?;
+        let verdict = self
+            .hasher
+            .verify(password, stored_hash.clone(), client.ip)
+            .await?;
         let (Verdict::Match { upgraded }, Some(user), Some(previous_hash)) =
             (verdict, user, stored_hash)
         else {
+            self.metrics.logins_failed.increment(1);
             return Err(Error::InvalidCredentials);
         };
         // Only someone who knows the password learns that the account is disabled.
         if user.disabled {
+            self.metrics.logins_failed.increment(1);
             return Err(Error::AccountDisabled);
         }
 
@@ -52,13 +76,23 @@ impl Auth {
                 previous_hash,
                 new_hash,
             }),
+            throttle_key,
         };
         self.store.record_login(&session).await?;
         let access = self.tokens.issue(user.id, &user.email, session.id, now)?;
+        self.metrics.logins_succeeded.increment(1);
         Ok(TokenPair {
             access,
             refresh_token: refresh.into_secret(),
             refresh_expires_in: (session.refresh_expires_at - now).whole_seconds(),
         })
     }
+}
+
+/// The failure counter's key: a digest of the normalized email (or, for a string that
+/// is no email, of itself), so the store holds no address of anyone who never signed up.
+fn throttle_key(email: &str) -> Vec<u8> {
+    digest::digest(&digest::SHA256, email.as_bytes())
+        .as_ref()
+        .to_vec()
 }

@@ -10,12 +10,13 @@ mod sessions;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use metrics::Counter;
 use secrecy::SecretString;
 use time::Duration;
 
 use crate::clock::Clock;
 use crate::password::{HashError, Hasher, PolicyError};
-use crate::store::{Store, StoreError, User};
+use crate::store::{LoginThrottle, Store, StoreError, User};
 use crate::tokens::{AccessClaims, AccessTokens, IssuedAccessToken, TokenError};
 
 pub use email::{EmailError, normalize_email};
@@ -32,6 +33,13 @@ pub enum Error {
     InvalidCredentials,
     #[error("this account is disabled")]
     AccountDisabled,
+    /// Too many consecutive failed logins for this email; refused until `retry_after`
+    /// seconds have passed, whatever the password.
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
+    /// The hashing queue is full; retry after `retry_after` seconds.
+    #[error("overloaded; retry in {retry_after} s")]
+    Overloaded { retry_after: u64 },
     #[error(transparent)]
     InvalidToken(TokenError),
     #[error("{0}")]
@@ -58,8 +66,19 @@ impl From<StoreError> for Error {
 
 impl From<HashError> for Error {
     fn from(err: HashError) -> Self {
-        Self::Internal(err.to_string())
+        match err {
+            HashError::Overloaded(o) => Self::Overloaded {
+                retry_after: whole_seconds_up(o.retry_after),
+            },
+            other => Self::Internal(other.to_string()),
+        }
     }
+}
+
+/// Seconds for a `Retry-After` header: rounded up, at least 1.
+fn whole_seconds_up(duration: std::time::Duration) -> u64 {
+    let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    seconds.max(1)
 }
 
 impl From<TokenError> for Error {
@@ -105,6 +124,24 @@ impl Default for Lifetimes {
     }
 }
 
+/// Login outcomes, for `/metrics`; no-ops unless a recorder supplied them.
+#[derive(Clone)]
+pub struct AuthMetrics {
+    pub logins_succeeded: Counter,
+    pub logins_failed: Counter,
+    pub logins_throttled: Counter,
+}
+
+impl Default for AuthMetrics {
+    fn default() -> Self {
+        Self {
+            logins_succeeded: Counter::noop(),
+            logins_failed: Counter::noop(),
+            logins_throttled: Counter::noop(),
+        }
+    }
+}
+
 /// What a successful login returns.
 pub struct TokenPair {
     pub access: IssuedAccessToken,
@@ -119,6 +156,8 @@ pub struct Auth {
     tokens: AccessTokens,
     clock: Arc<dyn Clock>,
     lifetimes: Lifetimes,
+    throttle: LoginThrottle,
+    metrics: AuthMetrics,
     cache: cache::BearerCache,
 }
 
@@ -129,6 +168,7 @@ impl Auth {
         tokens: AccessTokens,
         clock: Arc<dyn Clock>,
         lifetimes: Lifetimes,
+        throttle: LoginThrottle,
     ) -> Self {
         Self {
             store,
@@ -137,7 +177,16 @@ impl Auth {
             clock,
             cache: cache::BearerCache::new(lifetimes.session_check_ttl),
             lifetimes,
+            throttle,
+            metrics: AuthMetrics::default(),
         }
+    }
+
+    /// Reports login outcomes to `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: AuthMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn tokens(&self) -> &AccessTokens {
@@ -177,5 +226,16 @@ impl Auth {
     /// Answers when the store does.
     pub async fn ready(&self) -> Result<(), Error> {
         Ok(self.store.ping().await?)
+    }
+
+    /// Sessions that have neither ended nor expired, for `/metrics`.
+    pub async fn active_sessions(&self) -> Result<i64, Error> {
+        Ok(self.store.count_active_sessions(self.clock.now()).await?)
+    }
+
+    /// Forgets login-throttle counters that no longer count (run now and then).
+    pub async fn forget_old_failures(&self) -> Result<u64, Error> {
+        let before = self.clock.now() - LoginThrottle::FORGET_AFTER;
+        Ok(self.store.forget_login_failures(before).await?)
     }
 }

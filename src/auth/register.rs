@@ -1,3 +1,5 @@
+use std::net::IpAddr;
+
 use secrecy::SecretString;
 use uuid::Uuid;
 
@@ -7,12 +9,18 @@ use crate::store::{NewUser, User};
 
 impl Auth {
     /// Creates an account. The database settles a race between two registrations of
-    /// one address: one wins, the other gets [`Error::EmailTaken`].
+    /// one address: one wins, the other gets [`Error::EmailTaken`]. `client` is the
+    /// address the request came from (its share of the hashing queue).
     #[tracing::instrument(skip_all)]
-    pub async fn register(&self, email: &str, password: SecretString) -> Result<User, Error> {
+    pub async fn register(
+        &self,
+        email: &str,
+        password: SecretString,
+        client: Option<IpAddr>,
+    ) -> Result<User, Error> {
         let (email, email_normalized) = normalize_email(email)?;
         let password = validate_new(&password, &email)?;
-        let password_hash = self.hasher.hash(password).await?;
+        let password_hash = self.hasher.hash(password, client).await?;
         self.create_user(email, email_normalized, password_hash)
             .await
     }

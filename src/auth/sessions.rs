@@ -119,7 +119,7 @@ impl Auth {
     ) -> Result<(), Error> {
         let user = self.confirm_password(claims, current).await?;
         let new = validate_new(&new, &user.email)?;
-        let hash = self.hasher.hash(new).await?;
+        let hash = self.hasher.hash(new, None).await?;
         self.store
             .change_password(user.id, &hash, claims.sid, self.clock.now())
             .await?;
@@ -147,7 +147,7 @@ impl Auth {
     ) -> Result<User, Error> {
         let user = self.current_user(claims).await?;
         let stored = self.store.password_hash(user.id).await?;
-        match self.hasher.verify(password, stored).await? {
+        match self.hasher.verify(password, stored, None).await? {
             Verdict::Match { .. } => Ok(user),
             Verdict::Mismatch => Err(Error::WrongPassword),
         }

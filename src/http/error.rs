@@ -197,6 +197,22 @@ impl From<auth::Error> for ApiError {
                 "account_disabled",
                 "This account is disabled; contact the administrator.",
             ),
+            E::TooManyAttempts { retry_after } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!(
+                    "Too many failed logins for this email; try again in {retry_after} seconds."
+                ),
+            )
+            .retry_after(retry_after),
+            E::Overloaded { retry_after } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                format!(
+                    "The server is busy checking passwords; try again in {retry_after} seconds."
+                ),
+            )
+            .retry_after(retry_after),
             E::InvalidToken(e) => invalid_token(&e),
             E::InvalidRefreshToken(reason) => Self::new(
                 StatusCode::UNAUTHORIZED,
@@ -245,9 +261,12 @@ pub struct OAuthError {
     pub error: &'static str,
     pub error_description: String,
     pub detail: String,
-    /// Sesame's own code, where it says more than `error` (`credentials_in_query`).
+    /// Sesame's own code, where it says more than `error` (`credentials_in_query`,
+    /// `too_many_attempts`, `rate_limited`, `overloaded`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
+    #[serde(skip)]
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -259,6 +278,7 @@ impl OAuthError {
             detail: description.clone(),
             error_description: description,
             code: None,
+            retry_after: None,
         }
     }
 
@@ -270,22 +290,38 @@ impl OAuthError {
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(&self)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
 
 impl From<ApiError> for OAuthError {
     fn from(err: ApiError) -> Self {
+        let retry_after = err.retry_after;
+        let error = Self::from_problem(err);
+        Self {
+            retry_after,
+            ..error
+        }
+    }
+}
+
+impl OAuthError {
+    fn from_problem(err: ApiError) -> Self {
         if err.status().is_server_error() {
             let error = if err.status() == StatusCode::SERVICE_UNAVAILABLE {
                 "temporarily_unavailable"
             } else {
                 "server_error"
             };
-            return Self::new(err.status(), error, err.detail());
+            return Self {
+                code: Some(err.code()),
+                ..Self::new(err.status(), error, err.detail())
+            };
         }
         match err.code() {
             "invalid_credentials" => Self::new(
@@ -296,6 +332,11 @@ impl From<ApiError> for OAuthError {
             "account_disabled" | "invalid_refresh_token" => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_grant", err.detail())
             }
+            // RFC 6749 has no error for throttling: keep the HTTP status and say why.
+            code @ ("too_many_attempts" | "rate_limited") => Self {
+                code: Some(code),
+                ..Self::new(err.status(), "invalid_request", err.detail())
+            },
             code => Self {
                 code: Some(code),
                 ..Self::invalid_request(err.detail())

@@ -1,7 +1,7 @@
 //! Extractors that answer in our error format: request bodies (JSON or form), the
 //! bearer token, the client's address, and the refusal of credentials in the URL.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -166,20 +166,53 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// The peer address and user agent, recorded on sessions.
+/// The client's address: the peer, or what a trusted proxy says (see `client_ip`).
+fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(state.proxies.client(peer.ip(), &parts.headers))
+}
+
+/// Proof that the client's address is within its request rate on the credential
+/// endpoints; otherwise 429 `rate_limited` with `Retry-After`.
+pub struct WithinRateLimit;
+
+impl FromRequestParts<AppState> for WithinRateLimit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (Some(limiter), Some(ip)) = (&state.ip_limiter, client_ip(parts, state)) else {
+            return Ok(Self);
+        };
+        limiter.check(ip).map(|()| Self).map_err(|wait| {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let seconds = seconds.max(1);
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("Too many requests from your address; try again in {seconds} seconds."),
+            )
+            .retry_after(seconds)
+        })
+    }
+}
+
+/// The client's address and user agent, recorded on sessions.
 pub struct Client(pub ClientInfo);
 
 /// Long enough for any real browser's user agent; longer ones are cut.
 const MAX_USER_AGENT: usize = 512;
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = client_ip(parts, state);
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

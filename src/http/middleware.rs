@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +11,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use crate::telemetry::Metrics;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -23,9 +24,9 @@ fn valid_request_id(value: &HeaderValue) -> Option<String> {
 }
 
 /// Gives every request an id (echoed or generated), runs it inside a span carrying that
-/// id, and writes one log line when it completes. The path is logged without its query
-/// string, which is where careless clients put secrets.
-pub async fn observe(mut request: Request, next: Next) -> Response {
+/// id, writes one log line when it completes and counts it in the metrics. The path is
+/// logged without its query string, which is where careless clients put secrets.
+pub async fn observe(State(metrics): State<Metrics>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = request
         .headers()
@@ -34,6 +35,11 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         .unwrap_or_else(|| Uuid::now_v7().to_string());
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         request.headers_mut().insert(REQUEST_ID, value);
     }
@@ -42,13 +48,16 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
+    let elapsed = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    metrics.request(&route, &method, status, elapsed);
     let _entered = span.enter();
     tracing::info!(
         target: "sesame::access",
         method = %method,
         path = %path,
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        status,
+        latency_ms = elapsed * 1000.0,
         "request"
     );
     response

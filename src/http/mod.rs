@@ -1,9 +1,11 @@
 //! The HTTP edge: parse, authenticate, map errors. Decisions live in `auth`.
 
+mod client_ip;
 pub mod error;
 pub mod extract;
 mod middleware;
 mod openapi;
+mod rate_limit;
 pub mod routes;
 
 use std::sync::Arc;
@@ -17,7 +19,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::Auth;
+use crate::telemetry::Metrics;
+pub use client_ip::TrustedProxies;
 pub use openapi::ApiDoc;
+pub use rate_limit::IpLimiter;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -25,6 +30,11 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Whose forwarding headers name the client.
+    pub proxies: Arc<TrustedProxies>,
+    /// Per-address request limits on the credential endpoints; `None` when turned off.
+    pub ip_limiter: Option<Arc<IpLimiter>>,
+    pub metrics: Metrics,
 }
 
 /// Everything an HTTP request goes through, outermost first: request id and access
@@ -51,9 +61,13 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             HeaderName::from_static("cross-origin-resource-policy"),
             HeaderValue::from_static("same-origin"),
         ));
+    let metrics = state.metrics.clone();
     openapi::routes(state).layer(
         ServiceBuilder::new()
-            .layer(axum::middleware::from_fn(middleware::observe))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                middleware::observe,
+            ))
             .layer(CatchPanicLayer::custom(|_| {
                 tracing::error!("a handler panicked");
                 axum::response::IntoResponse::into_response(error::ApiError::internal())

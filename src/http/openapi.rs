@@ -26,7 +26,7 @@ use super::routes::{accounts, me, ops, sessions, tokens, wellknown};
         (name = "sessions", description = "Refresh, log out, see and end sessions"),
         (name = "tokens", description = "OAuth2 token endpoint"),
         (name = "discovery", description = "Keys and metadata for token verifiers"),
-        (name = "operations", description = "Health and readiness"),
+        (name = "operations", description = "Health, readiness and metrics"),
     )
 )]
 pub struct ApiDoc;
@@ -72,6 +72,7 @@ pub fn routes(state: AppState) -> Router {
         .routes(routes!(wellknown::openid_configuration))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
         .with_state(state)
         .split_for_parts();
     router.merge(

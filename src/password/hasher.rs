@@ -1,19 +1,24 @@
 //! Password hashing as a managed resource: Argon2id on a fixed set of worker threads,
-//! at most `workers` hashes at a time, so the async runtime never stalls on a hash.
+//! at most `workers` hashes at a time, so the async runtime never stalls on a hash, and
+//! a queue bounded by the wait it causes (see `admission`).
 //! Each worker owns one Argon2 memory buffer, allocated at its first hash and reused
 //! for every hash after it, so hashing memory is exactly `workers × memory_kib`
 //! whatever the load. (Allocating it per hash, as the argon2 crate's convenience API
 //! does, let glibc keep freed buffers per thread arena: 200 MB resident after a
 //! login burst with two workers, measured with bench/run.)
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 
+use super::admission::{HashMetrics, Overloaded, PoolSettings, Queue, Ticket};
+use super::imported::is_bcrypt;
 use super::policy::normalize;
 
 /// Argon2id cost. The defaults are OWASP's first recommendation (19 MiB, 2 passes).
@@ -43,6 +48,8 @@ pub enum HashError {
     Hashing(String),
     #[error("the hashing pool is closed")]
     Closed,
+    #[error("the hashing queue is full")]
+    Overloaded(Overloaded),
 }
 
 /// The outcome of checking a password.
@@ -56,34 +63,6 @@ pub enum Verdict {
     Mismatch,
 }
 
-/// A hash accepted by `sesame user import`: bcrypt (passlib's `$2a$`, `$2b$`, `$2y$`) or
-/// an Argon2 PHC string.
-#[derive(Debug)]
-pub struct ImportedHash(SecretString);
-
-impl ImportedHash {
-    pub fn parse(hash: &str) -> Result<Self, &'static str> {
-        if is_bcrypt(hash) {
-            hash.parse::<bcrypt::HashParts>()
-                .map_err(|_| "malformed bcrypt hash")?;
-        } else if hash.starts_with("$argon2") {
-            let parsed = PasswordHash::new(hash).map_err(|_| "malformed Argon2 PHC string")?;
-            Params::try_from(&parsed).map_err(|_| "unsupported Argon2 parameters")?;
-        } else {
-            return Err("unsupported hash format (expected bcrypt $2a$/$2b$/$2y$ or Argon2 PHC)");
-        }
-        Ok(Self(SecretString::from(hash)))
-    }
-
-    pub fn into_secret(self) -> SecretString {
-        self.0
-    }
-}
-
-fn is_bcrypt(hash: &str) -> bool {
-    ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p))
-}
-
 #[derive(Clone)]
 pub struct Hasher {
     inner: Arc<Inner>,
@@ -94,7 +73,7 @@ type Job = Box<dyn FnOnce(&Inner, &mut Vec<Block>) + Send>;
 struct Inner {
     argon2: Argon2<'static>,
     params: Params,
-    permits: Arc<Semaphore>,
+    queue: Arc<Queue>,
     jobs: Mutex<mpsc::Sender<Job>>,
     /// A hash of a random password with the current parameters: unknown emails are
     /// verified against it so they cost the same time as a wrong password.
@@ -102,8 +81,13 @@ struct Inner {
 }
 
 impl Hasher {
-    /// Builds the hasher and computes its dummy hash (one hash, on the calling thread).
-    pub fn new(params: HashParams, workers: usize) -> Result<Self, HashError> {
+    /// Builds the hasher and computes its dummy hash (one hash, on the calling thread,
+    /// which also seeds the queue's estimate of how long a hash takes).
+    pub fn new(
+        params: HashParams,
+        pool: PoolSettings,
+        metrics: HashMetrics,
+    ) -> Result<Self, HashError> {
         let params = Params::new(
             params.memory_kib,
             params.iterations,
@@ -114,16 +98,18 @@ impl Hasher {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let mut random = [0u8; 32];
         aws_lc_rs::rand::fill(&mut random).map_err(|e| HashError::Hashing(e.to_string()))?;
+        let started = Instant::now();
         let dummy = argon2
             .hash_password(&random)
             .map_err(|e| HashError::Hashing(e.to_string()))?
             .to_string();
-        let workers = workers.max(1);
+        let first_hash = started.elapsed();
+        let workers = pool.workers.max(1);
         let (jobs, queue) = mpsc::channel::<Job>();
         let inner = Arc::new(Inner {
             argon2,
             params,
-            permits: Arc::new(Semaphore::new(workers)),
+            queue: Arc::new(Queue::new(pool, first_hash, metrics)),
             jobs: Mutex::new(jobs),
             dummy,
         });
@@ -140,10 +126,22 @@ impl Hasher {
         Ok(Self { inner })
     }
 
-    /// Hashes an (already normalized) password with the current parameters.
-    pub async fn hash(&self, password: SecretString) -> Result<SecretString, HashError> {
-        self.run(move |inner, memory| inner.hash(password.expose_secret().as_bytes(), memory))
-            .await?
+    /// How long one hash takes here, as recently measured.
+    pub fn average_hash_time(&self) -> Duration {
+        self.inner.queue.average()
+    }
+
+    /// Hashes an (already normalized) password with the current parameters. `client`
+    /// is the address the request came from, for its share of the queue.
+    pub async fn hash(
+        &self,
+        password: SecretString,
+        client: Option<IpAddr>,
+    ) -> Result<SecretString, HashError> {
+        self.run(client, move |inner, memory| {
+            inner.hash(password.expose_secret().as_bytes(), memory)
+        })
+        .await?
     }
 
     /// Checks `password` (as the user sent it) against `stored`, or against the dummy
@@ -152,8 +150,9 @@ impl Hasher {
         &self,
         password: SecretString,
         stored: Option<SecretString>,
+        client: Option<IpAddr>,
     ) -> Result<Verdict, HashError> {
-        self.run(move |inner, memory| match stored {
+        self.run(client, move |inner, memory| match stored {
             Some(stored) => inner.verify(&password, stored.expose_secret(), memory),
             None => {
                 let normalized = normalize(&password);
@@ -164,21 +163,34 @@ impl Hasher {
         .await?
     }
 
-    async fn run<T, F>(&self, job: F) -> Result<T, HashError>
+    async fn run<T, F>(&self, client: Option<IpAddr>, job: F) -> Result<T, HashError>
     where
         F: FnOnce(&Inner, &mut Vec<Block>) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = Arc::clone(&self.inner.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| HashError::Closed)?;
+        let ticket = self
+            .inner
+            .queue
+            .admit(client)
+            .map_err(HashError::Overloaded)?;
         let (reply, result) = oneshot::channel();
-        // The permit moves into the job: a client that hangs up does not free the slot
-        // before the hash that occupies it has finished.
+        // The ticket moves into the job: a client that hangs up does not free its place
+        // before the job is done with, and the job itself is skipped, since no one waits
+        // for its result any more.
         let job: Job = Box::new(move |inner, memory| {
-            let _permit = permit;
-            let _ = reply.send(job(inner, memory));
+            let ticket: Ticket = ticket;
+            if reply.is_closed() {
+                return;
+            }
+            inner
+                .queue
+                .metrics
+                .wait_seconds
+                .record(ticket.admitted.elapsed().as_secs_f64());
+            let started = Instant::now();
+            let outcome = job(inner, memory);
+            inner.queue.record(started.elapsed());
+            let _ = reply.send(outcome);
         });
         self.inner
             .jobs

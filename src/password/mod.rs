@@ -1,7 +1,11 @@
 //! Passwords: the policy a new password must meet, and hashing on a bounded pool.
 
+mod admission;
 mod hasher;
+mod imported;
 mod policy;
 
-pub use hasher::{HashError, HashParams, Hasher, ImportedHash, Verdict};
+pub use admission::{HashMetrics, Overloaded, PoolSettings};
+pub use hasher::{HashError, HashParams, Hasher, Verdict};
+pub use imported::ImportedHash;
 pub use policy::{PolicyError, normalize, validate_new};

@@ -5,6 +5,7 @@
 
 mod postgres;
 mod sqlite;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -12,6 +13,8 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+pub use throttle::{Attempt, LoginThrottle};
 
 /// What can go wrong in the store, in terms the layers above can act on.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +97,8 @@ pub struct NewSession {
     /// A new hash of the password, when the stored one used outdated parameters.
     /// Replaces `previous_hash` only if that is still what the store holds.
     pub rehash: Option<Rehash>,
+    /// The login-throttle key whose failure count the login clears.
+    pub throttle_key: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -254,6 +259,22 @@ pub trait Store: Send + Sync + 'static {
     async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError>;
     /// Deletes the user with its sessions and refresh tokens; `false` if already gone.
     async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError>;
+
+    /// Claims one login attempt on the throttle counter `key` (a digest of the email as
+    /// typed, whether or not an account has it): refused while `policy` says the
+    /// counter is locked, otherwise counted as a failure at once, so that concurrent
+    /// guesses cannot all slip in before the first one fails. A successful login clears
+    /// the count ([`NewSession::throttle_key`]).
+    async fn begin_login_attempt(
+        &self,
+        key: &[u8],
+        now: OffsetDateTime,
+        policy: LoginThrottle,
+    ) -> Result<Attempt, StoreError>;
+    /// Drops throttle counters whose last failure is older than `before`.
+    async fn forget_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Sessions neither ended nor past their absolute lifetime (for `/metrics`).
+    async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError>;
 
     /// The active signing key for `alg`, if one exists.
     async fn active_signing_key(&self, alg: &str) -> Result<Option<StoredKey>, StoreError>;

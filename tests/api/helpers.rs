@@ -111,6 +111,9 @@ pub fn test_overrides(database: &TestDatabase) -> Overrides {
         hash_memory_kib: Some(64),
         hash_iterations: Some(1),
         hash_parallelism: Some(1),
+        // Every test's requests come from 127.0.0.1; the tests of the per-address limit
+        // turn it back on.
+        ip_rate_limit: Some(0),
         ..Overrides::default()
     }
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{TokenResponse, UserBody, no_store};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{Body, Client, NoCredentialsInQuery};
+use crate::http::extract::{Body, Client, NoCredentialsInQuery, WithinRateLimit};
 
 /// An email and a password, as JSON or as a form.
 #[derive(Deserialize, ToSchema)]
@@ -35,16 +35,20 @@ pub struct Credentials {
         (status = 400, description = "malformed_body, credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_email, weak_password, password_too_long, invalid_body", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
     _: NoCredentialsInQuery,
+    _: WithinRateLimit,
     State(state): State<AppState>,
+    Client(client): Client,
     Body(credentials): Body<Credentials>,
 ) -> Result<Response, ApiError> {
     let user = state
         .auth
-        .register(&credentials.email, credentials.password)
+        .register(&credentials.email, credentials.password, client.ip)
         .await?;
     let mut response = no_store(UserBody::from(user));
     *response.status_mut() = StatusCode::CREATED;
@@ -69,10 +73,13 @@ pub async fn register(
         (status = 401, description = "invalid_credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "account_disabled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_body", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (this email is locked for a while) or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
     _: NoCredentialsInQuery,
+    _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
     Body(credentials): Body<Credentials>,

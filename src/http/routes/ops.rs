@@ -1,7 +1,8 @@
-//! Liveness and readiness.
+//! Liveness, readiness and metrics.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
@@ -22,4 +23,26 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, &'static str), ApiError> {
     state.auth.ready().await?;
     Ok((StatusCode::OK, "ready"))
+}
+
+/// Prometheus metrics: requests and latency per route, logins by outcome, the hashing
+/// queue, active sessions.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String,
+        content_type = "text/plain; version=0.0.4")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    // Without the store the rest of the figures still matter most: leave the gauge out.
+    let sessions = match state.auth.active_sessions().await {
+        Ok(count) => Some(count),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: cannot count active sessions");
+            None
+        }
+    };
+    let mut response = state.metrics.render(sessions).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{TokenResponse, no_store};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{AuthUser, Body, NoCredentialsInQuery};
+use crate::http::extract::{AuthUser, Body, NoCredentialsInQuery, WithinRateLimit};
 use crate::store::SessionInfo;
 
 #[derive(Deserialize, ToSchema)]
@@ -30,10 +30,12 @@ pub struct RefreshRequest {
     responses(
         (status = 200, description = "A new pair in the same session", body = TokenResponse),
         (status = 401, description = "invalid_refresh_token: unknown, expired, ended, or reused (which ends the session)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn refresh(
     _: NoCredentialsInQuery,
+    _: WithinRateLimit,
     State(state): State<AppState>,
     Body(request): Body<RefreshRequest>,
 ) -> Result<Response, ApiError> {

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::{TokenResponse, no_store};
 use crate::http::AppState;
 use crate::http::error::{ApiError, OAuthError};
-use crate::http::extract::{Body, Client, NoCredentialsInQuery};
+use crate::http::extract::{Body, Client, NoCredentialsInQuery, WithinRateLimit};
 
 /// RFC 6749 §4.3 (password) or §6 (refresh_token) token request. Unknown parameters are ignored, as §3.2 asks.
 #[derive(Deserialize, ToSchema)]
@@ -36,16 +36,19 @@ pub struct TokenRequest {
     responses(
         (status = 200, description = "Tokens", body = TokenResponse),
         (status = 400, description = "invalid_request, invalid_grant, unsupported_grant_type", body = OAuthError),
-        (status = 503, description = "temporarily_unavailable", body = OAuthError),
+        (status = 429, description = "invalid_request with code too_many_attempts or rate_limited, and Retry-After", body = OAuthError),
+        (status = 503, description = "temporarily_unavailable (code unavailable or overloaded), with Retry-After", body = OAuthError),
     )
 )]
 pub async fn token(
     query: Result<NoCredentialsInQuery, ApiError>,
+    limit: Result<WithinRateLimit, ApiError>,
     State(state): State<AppState>,
     Client(client): Client,
     body: Result<Body<TokenRequest>, ApiError>,
 ) -> Result<Response, OAuthError> {
     query?;
+    limit?;
     let Body(request) = body?;
     match request.grant_type.as_str() {
         "password" => {

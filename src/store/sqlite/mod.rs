@@ -13,12 +13,13 @@ use sqlx::{Row, migrate::Migrator};
 use uuid::Uuid;
 
 mod sessions;
+mod throttle;
 
 use time::OffsetDateTime;
 
 use super::{
-    Credentials, EndReason, NewRefreshToken, NewSession, NewUser, Rotation, RotationPolicy,
-    SessionInfo, Store, StoreError, StoredKey, User,
+    Attempt, Credentials, EndReason, LoginThrottle, NewRefreshToken, NewSession, NewUser, Rotation,
+    RotationPolicy, SessionInfo, Store, StoreError, StoredKey, User,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -218,6 +219,11 @@ impl Store for SqliteStore {
             .await
             .map_err(StoreError::from_sqlx)?;
         }
+        sqlx::query("DELETE FROM login_failures WHERE key = ?")
+            .bind(&session.throttle_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
         tx.commit().await.map_err(StoreError::from_sqlx)
     }
 
@@ -298,6 +304,29 @@ impl Store for SqliteStore {
 
     async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError> {
         self.delete(user_id).await
+    }
+
+    async fn begin_login_attempt(
+        &self,
+        key: &[u8],
+        now: OffsetDateTime,
+        policy: LoginThrottle,
+    ) -> Result<Attempt, StoreError> {
+        self.claim_attempt(key, now, policy).await
+    }
+
+    async fn forget_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        self.forget_failures(before).await
+    }
+
+    async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM sessions WHERE ended_at IS NULL AND expires_at > ?",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)
     }
 
     async fn active_signing_key(&self, alg: &str) -> Result<Option<StoredKey>, StoreError> {

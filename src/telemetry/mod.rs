@@ -1,8 +1,12 @@
-//! Logs: human-readable by default, JSON on request; `RUST_LOG` filters.
+//! Logs (human-readable by default, JSON on request; `RUST_LOG` filters) and metrics.
+
+mod metrics;
 
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
+
+pub use metrics::Metrics;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {

@@ -1,0 +1,174 @@
+//! `/metrics` in Prometheus text format. Each application has its own recorder (not the
+//! process-wide one), so several instances in one process, as in the tests, each count
+//! only their own requests. The handles the hot paths use are registered once here.
+
+use std::sync::Arc;
+
+use axum::http::Method;
+use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
+
+use crate::auth::AuthMetrics;
+use crate::password::HashMetrics;
+
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// Latency buckets, in seconds: from a cached bearer check to a queued password hash.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Clone)]
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("seconds".to_owned()), &BUCKETS)
+            .map(PrometheusBuilder::build_recorder)
+            // Only an empty bucket list is refused, and ours is not empty.
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        let metrics = Self {
+            recorder: Arc::new(recorder),
+        };
+        metrics.describe();
+        metrics
+    }
+
+    fn describe(&self) {
+        let describe = |name: &'static str, unit: Option<Unit>, help: &'static str| {
+            self.recorder.describe_counter(
+                KeyName::from_const_str(name),
+                unit,
+                SharedString::const_str(help),
+            );
+        };
+        describe(
+            "sesame_http_requests_total",
+            None,
+            "HTTP requests answered, by route, method and status.",
+        );
+        describe(
+            "sesame_http_request_duration_seconds",
+            Some(Unit::Seconds),
+            "Time to answer an HTTP request.",
+        );
+        describe(
+            "sesame_logins_total",
+            None,
+            "Password logins by outcome: succeeded, failed or throttled.",
+        );
+        describe(
+            "sesame_hash_queue_depth",
+            None,
+            "Password hashes admitted and not yet finished.",
+        );
+        describe(
+            "sesame_hash_wait_seconds",
+            Some(Unit::Seconds),
+            "Time a password hash waited for a worker.",
+        );
+        describe("sesame_hashes_total", None, "Password hashes computed.");
+        describe(
+            "sesame_hash_rejections_total",
+            None,
+            "Requests refused with 503 because the hashing queue was full.",
+        );
+        describe(
+            "sesame_active_sessions",
+            None,
+            "Sessions that have neither ended nor expired.",
+        );
+    }
+
+    fn key(name: &'static str, labels: Vec<Label>) -> Key {
+        Key::from_parts(name, labels)
+    }
+
+    pub fn hash_metrics(&self) -> HashMetrics {
+        let r = &self.recorder;
+        HashMetrics {
+            queue_depth: r
+                .register_gauge(&Key::from_static_name("sesame_hash_queue_depth"), &METADATA),
+            wait_seconds: r.register_histogram(
+                &Key::from_static_name("sesame_hash_wait_seconds"),
+                &METADATA,
+            ),
+            hashes: r.register_counter(&Key::from_static_name("sesame_hashes_total"), &METADATA),
+            rejected: r.register_counter(
+                &Key::from_static_name("sesame_hash_rejections_total"),
+                &METADATA,
+            ),
+        }
+    }
+
+    pub fn auth_metrics(&self) -> AuthMetrics {
+        let login = |outcome: &'static str| {
+            self.recorder.register_counter(
+                &Self::key(
+                    "sesame_logins_total",
+                    vec![Label::from_static_parts("outcome", outcome)],
+                ),
+                &METADATA,
+            )
+        };
+        AuthMetrics {
+            logins_succeeded: login("succeeded"),
+            logins_failed: login("failed"),
+            logins_throttled: login("throttled"),
+        }
+    }
+
+    /// Counts one answered request. `route` is the matched route pattern (never the raw
+    /// path, which would make a series per user id).
+    pub fn request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+        let labels = |with_status: bool| {
+            let mut labels = vec![
+                Label::new("route", route.to_owned()),
+                Label::new("method", method.as_str().to_owned()),
+            ];
+            if with_status {
+                labels.push(Label::new("status", status.to_string()));
+            }
+            labels
+        };
+        self.recorder
+            .register_counter(
+                &Self::key("sesame_http_requests_total", labels(true)),
+                &METADATA,
+            )
+            .increment(1);
+        self.recorder
+            .register_histogram(
+                &Self::key("sesame_http_request_duration_seconds", labels(false)),
+                &METADATA,
+            )
+            .record(seconds);
+    }
+
+    /// The exposition text, with the active-session count when the store gave one.
+    pub fn render(&self, active_sessions: Option<i64>) -> String {
+        if let Some(count) = active_sessions {
+            #[allow(clippy::cast_precision_loss)] // a count of sessions fits an f64
+            self.recorder
+                .register_gauge(&Key::from_static_name("sesame_active_sessions"), &METADATA)
+                .set(count as f64);
+        }
+        self.recorder.handle().render()
+    }
+
+    /// Folds recorded histogram samples into their buckets; run every few seconds so
+    /// samples do not pile up between scrapes.
+    pub fn upkeep(&self) {
+        self.recorder.handle().run_upkeep();
+    }
+}
