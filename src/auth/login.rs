@@ -21,6 +21,8 @@ impl Auth {
         password: SecretString,
         client: ClientInfo,
     ) -> Result<TokenPair, Error> {
+        // The queue first: a login that would be shed must not count as an attempt.
+        let reservation = self.hasher.reserve(client.ip)?;
         let normalized = normalize_email(email)
             .ok()
             .map(|(_, normalized)| normalized);
@@ -47,7 +49,7 @@ impl Auth {
         };
         let verdict = self
             .hasher
-            .verify(password, stored_hash.clone(), client.ip)
+            .verify(reservation, password, stored_hash.clone())
             .await?;
         let (Verdict::Match { upgraded }, Some(user), Some(previous_hash)) =
             (verdict, user, stored_hash)

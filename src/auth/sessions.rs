@@ -146,8 +146,9 @@ impl Auth {
         password: SecretString,
     ) -> Result<User, Error> {
         let user = self.current_user(claims).await?;
+        let reservation = self.hasher.reserve(None)?;
         let stored = self.store.password_hash(user.id).await?;
-        match self.hasher.verify(password, stored, None).await? {
+        match self.hasher.verify(reservation, password, stored).await? {
             Verdict::Match { .. } => Ok(user),
             Verdict::Mismatch => Err(Error::WrongPassword),
         }

@@ -63,6 +63,9 @@ pub enum Verdict {
     Mismatch,
 }
 
+/// A place in the hashing queue ([`Hasher::reserve`]); dropping it gives it back.
+pub struct Reservation(Ticket);
+
 #[derive(Clone)]
 pub struct Hasher {
     inner: Arc<Inner>,
@@ -131,14 +134,25 @@ impl Hasher {
         self.inner.queue.average()
     }
 
-    /// Hashes an (already normalized) password with the current parameters. `client`
-    /// is the address the request came from, for its share of the queue.
+    /// Takes a place in the hashing queue for a request from `client` (for its share of
+    /// the queue), or says when to retry. Taken before any other work of the request,
+    /// so a request that will be refused costs nothing else.
+    pub fn reserve(&self, client: Option<IpAddr>) -> Result<Reservation, HashError> {
+        self.inner
+            .queue
+            .admit(client)
+            .map(Reservation)
+            .map_err(HashError::Overloaded)
+    }
+
+    /// Hashes an (already normalized) password with the current parameters.
     pub async fn hash(
         &self,
         password: SecretString,
         client: Option<IpAddr>,
     ) -> Result<SecretString, HashError> {
-        self.run(client, move |inner, memory| {
+        let reservation = self.reserve(client)?;
+        self.run(reservation, move |inner, memory| {
             inner.hash(password.expose_secret().as_bytes(), memory)
         })
         .await?
@@ -148,11 +162,11 @@ impl Hasher {
     /// hash when there is no such user, so both failures take the same time.
     pub async fn verify(
         &self,
+        reservation: Reservation,
         password: SecretString,
         stored: Option<SecretString>,
-        client: Option<IpAddr>,
     ) -> Result<Verdict, HashError> {
-        self.run(client, move |inner, memory| match stored {
+        self.run(reservation, move |inner, memory| match stored {
             Some(stored) => inner.verify(&password, stored.expose_secret(), memory),
             None => {
                 let normalized = normalize(&password);
@@ -163,16 +177,11 @@ impl Hasher {
         .await?
     }
 
-    async fn run<T, F>(&self, client: Option<IpAddr>, job: F) -> Result<T, HashError>
+    async fn run<T, F>(&self, Reservation(ticket): Reservation, job: F) -> Result<T, HashError>
     where
         F: FnOnce(&Inner, &mut Vec<Block>) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let ticket = self
-            .inner
-            .queue
-            .admit(client)
-            .map_err(HashError::Overloaded)?;
         let (reply, result) = oneshot::channel();
         // The ticket moves into the job: a client that hangs up does not free its place
         // before the job is done with, and the job itself is skipped, since no one waits

@@ -6,6 +6,6 @@ mod imported;
 mod policy;
 
 pub use admission::{HashMetrics, Overloaded, PoolSettings};
-pub use hasher::{HashError, HashParams, Hasher, Verdict};
+pub use hasher::{HashError, HashParams, Hasher, Reservation, Verdict};
 pub use imported::ImportedHash;
 pub use policy::{PolicyError, normalize, validate_new};

@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::helpers::TestDatabase;
-use super::process::{BIN, Server, any_pool, jwks, login, me, post, register};
+use super::process::any_pool;
+use super::server::{BIN, Server, jwks, login, me, post, register};
 
 fn start_pair(database: &str, extra: &'static [&'static str]) -> (Server, Server) {
     let a = {

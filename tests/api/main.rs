@@ -13,6 +13,7 @@ mod login;
 mod me;
 mod process;
 mod register;
+mod server;
 mod sessions;
 mod throttle;
 mod token_endpoint;

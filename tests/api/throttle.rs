@@ -6,7 +6,7 @@ use serde_json::Value;
 use time::Duration;
 
 use super::helpers::{PASSWORD, TestApp, TestDatabase, assert_problem, spawn_app_with};
-use super::process::{Server, post, register};
+use super::server::{Server, post, register};
 
 /// Five failures lock the email for a minute (delays of 1 and 2 s after the 3rd and 4th).
 async fn app() -> TestApp {
