@@ -13,7 +13,7 @@ use crate::app::{self, Application};
 use crate::auth::{self, Auth};
 use crate::clock::SystemClock;
 use crate::config::{Overrides, Settings};
-use crate::password::{HashMetrics, ImportedHash};
+use crate::password::{self, HashMetrics, HashParams, ImportedHash};
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -41,6 +41,20 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Password hashing.
+    #[command(subcommand)]
+    Hash(HashCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HashCommand {
+    /// Measure this machine and print Argon2id parameters that take about
+    /// --target-ms per hash (never below OWASP's minimum), ready for the config file.
+    Calibrate {
+        /// Time one hash should take, in milliseconds.
+        #[arg(long, default_value_t = 50)]
+        target_ms: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,11 +122,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             out.flush()?;
         }
+        Command::Hash(HashCommand::Calibrate { target_ms }) => calibrate(target_ms)?,
         Command::User(UserCommand::Import { file, settings }) => {
             let auth = offline_auth(settings).await?;
             import(&auth, &file).await?;
         }
     }
+    Ok(())
+}
+
+/// Prints calibrated parameters as TOML, with what they cost.
+fn calibrate(target_ms: u64) -> anyhow::Result<()> {
+    let chosen = password::calibrate(std::time::Duration::from_millis(target_ms))?;
+    let params = chosen.params;
+    let took_ms = chosen.took.as_secs_f64() * 1000.0;
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    println!(
+        "# Argon2id for about {target_ms} ms a hash on this machine: measured {took_ms:.1} ms."
+    );
+    if took_ms > 1.2 * target_ms as f64 && params == HashParams::default() {
+        println!("# This is OWASP's minimum, and it already takes longer than the target here.");
+    }
+    println!(
+        "# With {workers} hash worker(s): about {:.0} logins/s at most, {} MiB of hashing memory.",
+        workers as f64 * 1000.0 / took_ms.max(0.001),
+        workers as u64 * u64::from(params.memory_kib) / 1024
+    );
+    println!("hash_memory_kib = {}", params.memory_kib);
+    println!("hash_iterations = {}", params.iterations);
+    println!("hash_parallelism = {}", params.parallelism);
     Ok(())
 }
 

@@ -1,11 +1,13 @@
 //! Passwords: the policy a new password must meet, and hashing on a bounded pool.
 
 mod admission;
+mod calibrate;
 mod hasher;
 mod imported;
 mod policy;
 
 pub use admission::{HashMetrics, Overloaded, PoolSettings};
+pub use calibrate::{Calibration, MAX_MEMORY_KIB, calibrate};
 pub use hasher::{HashError, HashParams, Hasher, Reservation, Verdict};
 pub use imported::ImportedHash;
 pub use policy::{PolicyError, normalize, validate_new};

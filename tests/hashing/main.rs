@@ -10,6 +10,7 @@ mod helpers;
 #[allow(dead_code)]
 mod server;
 
+mod calibrate;
 mod overload;
 
 /// Held by each test for its whole run, so they never overlap.
