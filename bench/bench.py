@@ -136,12 +136,42 @@ def scenario(name, url, conns, script=None, env=None, headers=(), before_each=No
 
 
 def sesame_server(db, port, extra=()):
+    """`db` is a SQLite file, or a postgres:// URL."""
+    database = db if db.startswith("postgres") else f"sqlite://{db}"
     # All load comes from one loopback address: the per-address limits, made for
     # traffic from many clients, are turned off (as docs/benchmarks.md says).
-    args = [SESAME, "serve", "--bind", f"127.0.0.1:{port}", "--database", f"sqlite://{db}",
+    args = [SESAME, "serve", "--bind", f"127.0.0.1:{port}", "--database", database,
             "--issuer", "http://bench", "--ip-rate-limit", "0", "--hash-client-share", "100",
             *extra]
     return start(args, f"http://127.0.0.1:{port}/readyz", env={"RUST_LOG": "warn"})
+
+
+def import_login_users(database, users=1000):
+    """Logins cycle through many accounts: concurrent logins to one account are
+    throttled by design. Each gets ada's Argon2id hash (current parameters), so every
+    login is a full verification with no rehash. Returns login_many.lua's environment."""
+    exported = subprocess.run([SESAME, "user", "export", "--database", database],
+                              check=True, capture_output=True, text=True).stdout
+    ada_hash = json.loads(exported.splitlines()[0])["password_hash"]
+    import_file = os.path.join(WORK, "argon2-users.jsonl")
+    with open(import_file, "w") as out:
+        for n in range(users):
+            out.write(json.dumps({"email": f"login-{n}@example.com", "password_hash": ada_hash}) + "\n")
+    subprocess.run([SESAME, "user", "import", import_file, "--database", database],
+                   check=True, capture_output=True)
+    return {"USERS": str(users), "PREFIX": "login-", "PASSWORD": PASSWORD}
+
+
+def postgres_ready():
+    return shutil.which("pg_isready") is not None and subprocess.run(
+        ["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"]).returncode == 0
+
+
+def fresh_postgres_database():
+    admin = os.environ.get("SESAME_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+    for sql in ("DROP DATABASE IF EXISTS sesame_bench WITH (FORCE)", "CREATE DATABASE sesame_bench"):
+        subprocess.run(["psql", admin, "-qc", sql], check=True, capture_output=True)
+    return admin.rsplit("/", 1)[0] + "/sesame_bench"
 
 
 def main():
@@ -181,20 +211,7 @@ def main():
     token = json.loads(body)["access_token"]
     results["me"] = scenario("sesame GET /me c=64", url + "/me", 64,
                              headers=[f"Authorization: Bearer {token}"])
-    # Logins cycle through many accounts: concurrent logins to one account are throttled
-    # by design. Each has ada's Argon2id hash (current parameters), so every login is a
-    # full verification with no rehash.
-    users = 1000
-    exported = subprocess.run([SESAME, "user", "export", "--database", f"sqlite://{db}"],
-                              check=True, capture_output=True, text=True).stdout
-    ada_hash = json.loads(exported.splitlines()[0])["password_hash"]
-    import_file = os.path.join(WORK, "argon2-users.jsonl")
-    with open(import_file, "w") as out:
-        for n in range(users):
-            out.write(json.dumps({"email": f"login-{n}@example.com", "password_hash": ada_hash}) + "\n")
-    subprocess.run([SESAME, "user", "import", import_file, "--database", f"sqlite://{db}"],
-                   check=True, capture_output=True)
-    login_env = {"USERS": str(users), "PREFIX": "login-", "PASSWORD": PASSWORD}
+    login_env = import_login_users(f"sqlite://{db}")
     results["login16"] = scenario("sesame POST /login c=16", url + "/login", 16, "login_many.lua", login_env)
     results["login64"] = scenario("sesame POST /login c=64", url + "/login", 64, "login_many.lua", login_env)
     results["login_rss_mb"] = rss_kib(server.pid, "VmHWM") / 1024
@@ -212,6 +229,26 @@ def main():
     results["refresh"] = scenario("sesame POST /refresh c=64", url + "/refresh", 64, "refresh.lua",
                                   before_each=fresh_tokens)
     stop(server)
+
+    # The cost of instant revocation: the session looked up in the store on every request
+    # instead of trusted for 1 s after the store last confirmed it.
+    server = sesame_server(db, base_s, ["--session-check-ms", "0"])
+    results["me_uncached"] = scenario("sesame GET /me c=64, session checked every request",
+                                      url + "/me", 64, headers=[f"Authorization: Bearer {token}"])
+    stop(server)
+
+    # The same on PostgreSQL (a fresh database on the local server), when there is one.
+    if postgres_ready():
+        pg = fresh_postgres_database()
+        server = sesame_server(pg, base_s)
+        http("POST", url + "/register", {"email": "ada@example.com", "password": PASSWORD})
+        _, body = http("POST", url + "/login", {"email": "ada@example.com", "password": PASSWORD})
+        pg_token = json.loads(body)["access_token"]
+        results["pg_me"] = scenario("sesame on PostgreSQL GET /me c=64", url + "/me", 64,
+                                    headers=[f"Authorization: Bearer {pg_token}"])
+        results["pg_login16"] = scenario("sesame on PostgreSQL POST /login c=16", url + "/login", 16,
+                                         "login_many.lua", import_login_users(pg))
+        stop(server)
 
     # Sesame with users imported from bcrypt-12 hashes (passlib's), before their rehash.
     if not QUICK:
@@ -286,6 +323,11 @@ def report(r):
         row("Sesame `POST /register` (c=16)", "register", f"{ratio('register', 'hash_limit')} of the hashing limit"),
         row("seed `POST /register` (c=16)", "seed_register"),
         row("Sesame `POST /refresh` (c=64)", "refresh"),
+        row("Sesame `GET /me` (c=64), session checked in the store on every request", "me_uncached",
+            f"{ratio('me_uncached', 'me')} of cached /me"),
+        row("Sesame on PostgreSQL `GET /me` (c=64)", "pg_me", f"{ratio('pg_me', 'me')} of SQLite"),
+        row("Sesame on PostgreSQL `POST /login` (c=16)", "pg_login16",
+            f"{ratio('pg_login16', 'login16')} of SQLite"),
     ]
     lines = [l for l in lines if l]
     lines += [
