@@ -2,7 +2,8 @@ use aws_lc_rs::digest;
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use super::{Auth, ClientInfo, Error, TokenPair, normalize_email, whole_seconds_up};
+use super::{Auth, ClientInfo, Error, TokenPair, normalize_email};
+use crate::clock::retry_after_seconds;
 use crate::password::Verdict;
 use crate::store::{Attempt, NewSession, Rehash};
 use crate::tokens::RefreshToken;
@@ -36,7 +37,7 @@ impl Auth {
             self.metrics.logins_throttled.increment(1);
             let wait = (until - now).try_into().unwrap_or_default();
             return Err(Error::TooManyAttempts {
-                retry_after: whole_seconds_up(wait),
+                retry_after: retry_after_seconds(wait),
             });
         }
         let credentials = match &normalized {

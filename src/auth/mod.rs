@@ -14,7 +14,7 @@ use metrics::Counter;
 use secrecy::SecretString;
 use time::Duration;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, retry_after_seconds};
 use crate::password::{HashError, Hasher, PolicyError};
 use crate::store::{LoginThrottle, Store, StoreError, User};
 use crate::tokens::{AccessClaims, AccessTokens, IssuedAccessToken, TokenError};
@@ -68,17 +68,11 @@ impl From<HashError> for Error {
     fn from(err: HashError) -> Self {
         match err {
             HashError::Overloaded(o) => Self::Overloaded {
-                retry_after: whole_seconds_up(o.retry_after),
+                retry_after: retry_after_seconds(o.retry_after),
             },
             other => Self::Internal(other.to_string()),
         }
     }
-}
-
-/// Seconds for a `Retry-After` header: rounded up, at least 1.
-fn whole_seconds_up(duration: std::time::Duration) -> u64 {
-    let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
-    seconds.max(1)
 }
 
 impl From<TokenError> for Error {

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::{ApiError, invalid_token};
 use crate::auth::ClientInfo;
+use crate::clock::retry_after_seconds;
 use crate::tokens::AccessClaims;
 
 /// A request body in JSON (`application/json`) or form (`application/x-www-form-urlencoded`)
@@ -187,8 +188,7 @@ impl FromRequestParts<AppState> for WithinRateLimit {
             return Ok(Self);
         };
         limiter.check(ip).map(|()| Self).map_err(|wait| {
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let seconds = seconds.max(1);
+            let seconds = retry_after_seconds(wait);
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",

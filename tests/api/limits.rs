@@ -5,6 +5,14 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::helpers::{PASSWORD, TestApp, assert_problem, spawn_app_with};
+use super::sessions::bearer;
+
+/// The session list, as the user of `tokens` sees it.
+async fn sessions(app: &TestApp, tokens: &Value) -> Value {
+    let access = tokens["access_token"].as_str().unwrap();
+    let response = bearer(app, reqwest::Method::GET, "/me/sessions", access).await;
+    response.json().await.unwrap()
+}
 
 async fn login_from(app: &TestApp, forwarded_for: &str, email: &str) -> reqwest::Response {
     app.client
@@ -69,16 +77,7 @@ async fn a_spoofed_forwarded_for_changes_nothing_without_trusted_proxies() {
 
     // The session records the real peer, not the claimed address.
     let tokens: Value = first.json().await.unwrap();
-    let sessions: Value = app
-        .client
-        .get(app.url("/me/sessions"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sessions = sessions(&app, &tokens).await;
     assert_eq!(sessions[0]["ip"], "127.0.0.1");
 }
 
@@ -113,16 +112,7 @@ async fn behind_a_trusted_proxy_each_client_address_has_its_own_limit() {
     );
 
     let tokens: Value = first.json().await.unwrap();
-    let sessions: Value = app
-        .client
-        .get(app.url("/me/sessions"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sessions = sessions(&app, &tokens).await;
     let ips: Vec<&str> = sessions
         .as_array()
         .unwrap()

@@ -32,7 +32,7 @@ async fn assert_refresh_refused(app: &TestApp, refresh_token: &str) {
     .await;
 }
 
-async fn bearer(
+pub(super) async fn bearer(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
