@@ -17,10 +17,10 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 /// An incoming request id is echoed only if it is short and plain, so it cannot be
 /// used to inject anything into logs or headers.
-fn valid_request_id(value: &HeaderValue) -> Option<String> {
-    let id = value.to_str().ok()?;
-    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    (!id.is_empty() && id.len() <= 64 && id.chars().all(plain)).then(|| id.to_owned())
+fn valid_request_id(value: &HeaderValue) -> bool {
+    let id = value.as_bytes();
+    let plain = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
+    !id.is_empty() && id.len() <= 64 && id.iter().all(plain)
 }
 
 /// Gives every request an id (echoed or generated), runs it inside a span carrying that
@@ -28,34 +28,34 @@ fn valid_request_id(value: &HeaderValue) -> Option<String> {
 /// logged without its query string, which is where careless clients put secrets.
 pub async fn observe(State(metrics): State<Metrics>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id = request
+    let mut generated = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let id = match request
         .headers()
         .get(REQUEST_ID)
-        .and_then(valid_request_id)
-        .unwrap_or_else(|| Uuid::now_v7().to_string());
+        .filter(|v| valid_request_id(v))
+    {
+        Some(incoming) => incoming.clone(),
+        None => HeaderValue::from_str(Uuid::now_v7().hyphenated().encode_lower(&mut generated))
+            .unwrap_or_else(|_| HeaderValue::from_static("-")),
+    };
+    // Clones of shared buffers, not copies: this runs on every request.
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        request.headers_mut().insert(REQUEST_ID, value);
-    }
+    let uri = request.uri().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    request.headers_mut().insert(REQUEST_ID, id.clone());
+    let request_id = id.to_str().unwrap_or("-");
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut response = next.run(request).instrument(span.clone()).await;
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
+    response.headers_mut().insert(REQUEST_ID, id.clone());
     let elapsed = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
-    metrics.request(&route, &method, status, elapsed);
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    metrics.request(route, &method, status, elapsed);
     let _entered = span.enter();
     tracing::info!(
         target: "sesame::access",
         method = %method,
-        path = %path,
+        path = %uri.path(),
         status,
         latency_ms = elapsed * 1000.0,
         "request"
