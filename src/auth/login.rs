@@ -24,22 +24,8 @@ impl Auth {
     ) -> Result<TokenPair, Error> {
         // The queue first: a login that would be shed must not count as an attempt.
         let reservation = self.hasher.reserve(client.ip)?;
-        let normalized = normalize_email(email)
-            .ok()
-            .map(|(_, normalized)| normalized);
-        let throttle_key = throttle_key(normalized.as_deref().unwrap_or(email));
-        let now = self.clock.now();
-        if let Attempt::Throttled { until } = self
-            .store
-            .begin_login_attempt(&throttle_key, now, self.throttle)
-            .await?
-        {
-            self.metrics.logins_throttled.increment(1);
-            let wait = (until - now).try_into().unwrap_or_default();
-            return Err(Error::TooManyAttempts {
-                retry_after: retry_after_seconds(wait),
-            });
-        }
+        let (normalized, throttle_key) = email_key(email);
+        self.claim_attempt(&throttle_key).await?;
         let credentials = match &normalized {
             Some(normalized) => self.store.credentials_by_email(normalized).await?,
             None => None,
@@ -92,10 +78,38 @@ impl Auth {
     }
 }
 
-/// The failure counter's key: a digest of the normalized email (or, for a string that
-/// is no email, of itself), so the store holds no address of anyone who never signed up.
-fn throttle_key(email: &str) -> Vec<u8> {
-    digest::digest(&digest::SHA256, email.as_bytes())
-        .as_ref()
-        .to_vec()
+impl Auth {
+    /// Counts a password attempt against the email's failure counter, or refuses it
+    /// while the counter is locked. Logins and password confirmations share it.
+    pub(super) async fn claim_attempt(&self, throttle_key: &[u8]) -> Result<(), Error> {
+        let now = self.clock.now();
+        match self
+            .store
+            .begin_login_attempt(throttle_key, now, self.throttle)
+            .await?
+        {
+            Attempt::Allowed => Ok(()),
+            Attempt::Throttled { until } => {
+                self.metrics.logins_throttled.increment(1);
+                let wait = (until - now).try_into().unwrap_or_default();
+                Err(Error::TooManyAttempts {
+                    retry_after: retry_after_seconds(wait),
+                })
+            }
+        }
+    }
+}
+
+/// The normalized email (when `email` is one) and its failure counter's key: a digest
+/// of the normalized email (or, for a string that is no email, of itself), so the store
+/// holds no address of anyone who never signed up.
+pub(super) fn email_key(email: &str) -> (Option<String>, Vec<u8>) {
+    let normalized = normalize_email(email)
+        .ok()
+        .map(|(_, normalized)| normalized);
+    let key = digest::digest(
+        &digest::SHA256,
+        normalized.as_deref().unwrap_or(email).as_bytes(),
+    );
+    (normalized, key.as_ref().to_vec())
 }

@@ -4,6 +4,7 @@
 use secrecy::SecretString;
 use uuid::Uuid;
 
+use super::login::email_key;
 use super::{Auth, Error, TokenPair};
 use crate::password::{Verdict, validate_new};
 use crate::store::{EndReason, NewRefreshToken, Rotation, RotationPolicy, SessionInfo, User};
@@ -140,6 +141,8 @@ impl Auth {
         Ok(())
     }
 
+    /// Checks the password of the token's user. Wrong guesses count against the same
+    /// failure counter as logins: a stolen access token is no way around the throttle.
     async fn confirm_password(
         &self,
         claims: &AccessClaims,
@@ -147,9 +150,14 @@ impl Auth {
     ) -> Result<User, Error> {
         let user = self.current_user(claims).await?;
         let reservation = self.hasher.reserve(None)?;
+        let (_, throttle_key) = email_key(&user.email);
+        self.claim_attempt(&throttle_key).await?;
         let stored = self.store.password_hash(user.id).await?;
         match self.hasher.verify(reservation, password, stored).await? {
-            Verdict::Match { .. } => Ok(user),
+            Verdict::Match { .. } => {
+                self.store.clear_login_failures(&throttle_key).await?;
+                Ok(user)
+            }
             Verdict::Mismatch => Err(Error::WrongPassword),
         }
     }

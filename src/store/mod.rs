@@ -271,6 +271,8 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         policy: LoginThrottle,
     ) -> Result<Attempt, StoreError>;
+    /// Clears the throttle counter `key` (a password confirmed outside a login).
+    async fn clear_login_failures(&self, key: &[u8]) -> Result<(), StoreError>;
     /// Drops throttle counters whose last failure is older than `before`.
     async fn forget_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
     /// Sessions neither ended nor past their absolute lifetime (for `/metrics`).

@@ -46,7 +46,7 @@ pub(super) async fn bearer(
         .unwrap()
 }
 
-async fn bearer_json(
+pub(super) async fn bearer_json(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,

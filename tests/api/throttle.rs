@@ -7,6 +7,7 @@ use time::Duration;
 
 use super::helpers::{PASSWORD, TestApp, TestDatabase, assert_problem, spawn_app_with};
 use super::server::{Server, post, register};
+use super::sessions::bearer_json;
 
 /// Five failures lock the email for a minute (delays of 1 and 2 s after the 3rd and 4th).
 async fn app() -> TestApp {
@@ -211,4 +212,38 @@ fn more_than_100_failures_or_an_endless_lock_are_refused_as_settings() {
         ..Overrides::default()
     });
     assert!(endless.unwrap_err().to_string().contains("login_lockout"));
+}
+
+#[tokio::test]
+async fn a_stolen_access_token_is_no_way_around_the_throttle() {
+    let app = app().await;
+    let tokens = app.signed_up("ada@example.com").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let change = |current: &str| {
+        bearer_json(
+            &app,
+            reqwest::Method::POST,
+            "/me/password",
+            access,
+            serde_json::json!({"current_password": current, "new_password": "a brand new passphrase"}),
+        )
+    };
+    for _ in 0..3 {
+        assert_problem(
+            change("guess").await,
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+        )
+        .await;
+    }
+    refused(change("guess").await, 1).await;
+    // The same count as logins: the account is throttled there too.
+    refused(app.login("ada@example.com", PASSWORD).await, 1).await;
+
+    // The right password, once the delay is over, clears the count.
+    app.clock.advance(Duration::seconds(1));
+    assert_eq!(change(PASSWORD).await.status(), StatusCode::NO_CONTENT);
+    for _ in 0..3 {
+        failed(&app, "ada@example.com").await;
+    }
 }

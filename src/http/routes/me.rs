@@ -48,6 +48,7 @@ pub struct PasswordChange {
         (status = 204, description = "Changed"),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "weak_password, password_too_long", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -80,6 +81,7 @@ pub struct PasswordConfirmation {
         (status = 204, description = "Deleted"),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_me(

@@ -280,6 +280,15 @@ impl Store for PostgresStore {
         self.claim_attempt(key, now, policy).await
     }
 
+    async fn clear_login_failures(&self, key: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
     async fn forget_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         self.forget_failures(before).await
     }
