@@ -130,8 +130,10 @@ def scenario(name, url, conns, script=None, env=None, headers=(), before_each=No
             env = {**(env or {}), **before_each()}
         runs.append(wrk(url, conns, script, env, headers))
     result = median_run(runs)
+    statuses = ", ".join(f"{code}×{n}" for code, n in sorted(result.get("statuses", {}).items()))
     log(f"{name}: {result['rps']:.1f} req/s, p50 {result['p50_ms']:.2f} ms, "
-        f"p99 {result['p99_ms']:.2f} ms, errors {result['errors']}, non-2xx {result['non_2xx']}")
+        f"p99 {result['p99_ms']:.2f} ms, errors {result['errors']}, non-2xx {result['non_2xx']}"
+        + (f" ({statuses})" if statuses else ""))
     return result
 
 
@@ -299,8 +301,11 @@ def report(r):
         if key not in r:
             return None
         x = r[key]
+        errors = str(x["errors"] + x["non_2xx"])
+        if x.get("statuses"):
+            errors += " (" + ", ".join(f"{c}×{n}" for c, n in sorted(x["statuses"].items())) + ")"
         return (f"| {name} | {x['rps']:,.1f} | {x['p50_ms']:.2f} | {x['p99_ms']:.2f} | "
-                f"{x['errors'] + x['non_2xx']} | {extra} |")
+                f"{errors} | {extra} |")
 
     def ratio(a, b, fmt="{:.2f}×"):
         try:
