@@ -10,7 +10,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use super::{HashError, HashParams};
 
 /// The most memory one hash may take: the server holds one buffer per worker.
-pub const MAX_MEMORY_KIB: u32 = 64 * 1024;
+const MAX_MEMORY_KIB: u32 = 64 * 1024;
 
 /// What calibration chose, and how long a hash with it took here.
 #[derive(Debug, Clone, Copy)]

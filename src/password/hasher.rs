@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
@@ -127,11 +127,6 @@ impl Hasher {
                 .map_err(|e| HashError::Hashing(e.to_string()))?;
         }
         Ok(Self { inner })
-    }
-
-    /// How long one hash takes here, as recently measured.
-    pub fn average_hash_time(&self) -> Duration {
-        self.inner.queue.average()
     }
 
     /// Takes a place in the hashing queue for a request from `client` (for its share of

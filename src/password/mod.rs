@@ -7,7 +7,7 @@ mod imported;
 mod policy;
 
 pub use admission::{HashMetrics, Overloaded, PoolSettings};
-pub use calibrate::{Calibration, MAX_MEMORY_KIB, calibrate};
+pub use calibrate::{Calibration, calibrate};
 pub use hasher::{HashError, HashParams, Hasher, Reservation, Verdict};
 pub use imported::ImportedHash;
 pub use policy::{PolicyError, normalize, validate_new};
