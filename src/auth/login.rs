@@ -85,7 +85,7 @@ impl Auth {
         let now = self.clock.now();
         match self
             .store
-            .begin_login_attempt(throttle_key, now, self.throttle)
+            .claim_login_attempt(throttle_key, now, self.throttle)
             .await?
         {
             Attempt::Allowed => Ok(()),

@@ -2,7 +2,30 @@
 //! instance sees it, a restart keeps it); these pure functions decide what it means, so
 //! both backends apply exactly the same policy inside their own transaction.
 
+use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
+
+use super::StoreError;
+
+/// The counters behind the per-account login throttle.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Claims one login attempt on the throttle counter `key` (a digest of the email as
+    /// typed, whether or not an account has it): refused while `policy` says the
+    /// counter is locked, otherwise counted as a failure at once, so that concurrent
+    /// guesses cannot all slip in before the first one fails. A successful login clears
+    /// the count ([`super::NewSession::throttle_key`]).
+    async fn claim_login_attempt(
+        &self,
+        key: &[u8],
+        now: OffsetDateTime,
+        policy: LoginThrottle,
+    ) -> Result<Attempt, StoreError>;
+    /// Clears the throttle counter `key` (a password confirmed outside a login).
+    async fn clear_login_failures(&self, key: &[u8]) -> Result<(), StoreError>;
+    /// Drops throttle counters whose last failure is older than `before`.
+    async fn forget_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+}
 
 /// How consecutive failed logins slow an account down.
 ///

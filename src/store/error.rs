@@ -1,0 +1,57 @@
+//! What can go wrong in the store, in terms the layers above can act on.
+
+/// The PostgreSQL name of the unique constraint on `users.email_normalized`; SQLite
+/// names the column instead (`UNIQUE constraint failed: users.email_normalized`).
+const EMAIL_CONSTRAINT: &str = "users_email_normalized_key";
+const EMAIL_COLUMN: &str = "users.email_normalized";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a user with this email already exists")]
+    EmailTaken,
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL: {0}")]
+    UnsupportedUrl(String),
+    /// A row that the transaction itself wrote or locked is not there.
+    #[error("inconsistent store: {0}")]
+    Inconsistent(&'static str),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Connection-level failures (the database is down or unreachable) become
+    /// [`StoreError::Unavailable`], which the HTTP layer answers with 503; a unique
+    /// violation of the email constraint is [`StoreError::EmailTaken`]; anything else
+    /// is an error in a query.
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(err),
+            // SQLSTATE classes 08 (connection exception), 53 (insufficient resources,
+            // such as too many connections) and 57P (operator intervention: shutdown,
+            // terminated backend).
+            sqlx::Error::Database(db)
+                if db.code().is_some_and(|code| {
+                    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P")
+                }) =>
+            {
+                Self::Unavailable(err)
+            }
+            sqlx::Error::Database(db)
+                if db.is_unique_violation()
+                    && (db.constraint() == Some(EMAIL_CONSTRAINT)
+                        || db.message().contains(EMAIL_COLUMN)) =>
+            {
+                Self::EmailTaken
+            }
+            _ => Self::Database(err),
+        }
+    }
+}

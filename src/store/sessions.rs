@@ -1,0 +1,127 @@
+//! Sessions and their refresh-token families.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Rotation, RotationPolicy, StoreError, User};
+
+/// Everything a successful login writes, in one transaction.
+#[derive(Debug)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// SHA-256 of the first refresh token of the session's family.
+    pub refresh_token_hash: Vec<u8>,
+    pub refresh_expires_at: OffsetDateTime,
+    /// A new hash of the password, when the stored one used outdated parameters.
+    /// Replaces `previous_hash` only if that is still what the store holds.
+    pub rehash: Option<Rehash>,
+    /// The login-throttle key whose failure count the login clears.
+    pub throttle_key: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub struct Rehash {
+    pub previous_hash: SecretString,
+    pub new_hash: SecretString,
+}
+
+/// A refresh token to store: its digest and when it stops being accepted.
+#[derive(Debug)]
+pub struct NewRefreshToken {
+    pub hash: Vec<u8>,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Why a session ends, kept on the row for audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    Logout,
+    LogoutAll,
+    Revoked,
+    PasswordChanged,
+    Expired,
+    ReuseDetected,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::LogoutAll => "logout_all",
+            Self::Revoked => "revoked",
+            Self::PasswordChanged => "password_changed",
+            Self::Expired => "expired",
+            Self::ReuseDetected => "reuse_detected",
+        }
+    }
+}
+
+/// An active session, as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Records a successful login: creates the session with its first refresh token,
+    /// stamps the user's last login, stores an upgraded hash and clears the login
+    /// throttle's count, all or nothing.
+    async fn record_login(&self, session: &NewSession) -> Result<(), StoreError>;
+
+    /// Exchanges the refresh token whose digest is `presented` for `next`, atomically:
+    /// of any number of concurrent calls with one token, the first rotates it, the
+    /// others fall under the grace window or reuse detection, none fails.
+    async fn rotate_refresh_token(
+        &self,
+        presented: &[u8],
+        next: &NewRefreshToken,
+        now: OffsetDateTime,
+        policy: RotationPolicy,
+    ) -> Result<Rotation, StoreError>;
+
+    /// The user, if `session_id` is theirs, has not ended or expired, and the account is
+    /// enabled: the check behind every bearer-authenticated endpoint.
+    async fn active_session_user(
+        &self,
+        session_id: Uuid,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, StoreError>;
+    /// The user's sessions that have neither ended nor expired, newest first.
+    async fn active_sessions(
+        &self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        idle_timeout: time::Duration,
+    ) -> Result<Vec<SessionInfo>, StoreError>;
+    /// Ends one of the user's active sessions; `false` if there was none such.
+    async fn end_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: OffsetDateTime,
+        reason: EndReason,
+    ) -> Result<bool, StoreError>;
+    /// Ends every active session of the user but `except`.
+    async fn end_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        now: OffsetDateTime,
+        reason: EndReason,
+    ) -> Result<u64, StoreError>;
+    /// Sessions neither ended nor past their absolute lifetime (for `/metrics`).
+    async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError>;
+}

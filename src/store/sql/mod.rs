@@ -1,0 +1,162 @@
+//! The SQL both engines share, and the small seam that lets it be written once.
+//!
+//! Every query is a `&'static str` with numbered parameters (`$1`, `$2`, ...), which
+//! SQLite and PostgreSQL both accept, so a query's text lives in exactly one place. The
+//! code around it (load, decide, write) is written once too, against [`Engine`]: what a
+//! backend supplies is its pool, how it begins a writing transaction, and the few
+//! statements whose text truly differs between the engines (row locks). Values cross
+//! the seam as [`Arg`]s and come back through [`Row`], so nothing here names an
+//! engine's type and no generic code needs sqlx's per-type trait bounds.
+//!
+//! Why not one generic function per query over `sqlx::Database`? Each would carry a
+//! dozen `Encode`/`Decode`/`Type` bounds that Rust does not let a trait imply, repeated
+//! on every impl; the enum below says the same in one place, and a newcomer reads
+//! `conn.execute(SQL, &[id.into(), now.into()])` as what it is.
+
+mod keys;
+mod sessions;
+mod throttle;
+mod users;
+
+pub(crate) use sessions::LOAD_REFRESH;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::StoreError;
+
+/// A value bound to a numbered parameter. Each engine encodes it as its schema expects
+/// (a UUID is a `UUID` in PostgreSQL and a 16-byte `BLOB` in SQLite).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arg<'a> {
+    Uuid(Uuid),
+    OptUuid(Option<Uuid>),
+    Time(OffsetDateTime),
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Bytes(&'a [u8]),
+    OptBytes(Option<&'a [u8]>),
+    Int(i32),
+}
+
+impl From<Uuid> for Arg<'_> {
+    fn from(value: Uuid) -> Self {
+        Self::Uuid(value)
+    }
+}
+
+impl From<Option<Uuid>> for Arg<'_> {
+    fn from(value: Option<Uuid>) -> Self {
+        Self::OptUuid(value)
+    }
+}
+
+impl From<OffsetDateTime> for Arg<'_> {
+    fn from(value: OffsetDateTime) -> Self {
+        Self::Time(value)
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(value: &'a str) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(value: Option<&'a str>) -> Self {
+        Self::OptText(value)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(value: &'a [u8]) -> Self {
+        Self::Bytes(value)
+    }
+}
+
+impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
+    fn from(value: Option<&'a [u8]>) -> Self {
+        Self::OptBytes(value)
+    }
+}
+
+impl From<i32> for Arg<'_> {
+    fn from(value: i32) -> Self {
+        Self::Int(value)
+    }
+}
+
+/// A result row, read by column name.
+pub(crate) trait Row: Send {
+    fn uuid(&self, column: &str) -> Result<Uuid, StoreError>;
+    fn time(&self, column: &str) -> Result<OffsetDateTime, StoreError>;
+    fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError>;
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    fn flag(&self, column: &str) -> Result<bool, StoreError>;
+    fn int(&self, column: &str) -> Result<i32, StoreError>;
+    fn count(&self, column: &str) -> Result<i64, StoreError>;
+}
+
+/// One connection (pooled, or inside a transaction) of an engine.
+#[async_trait]
+pub(crate) trait Conn: Send {
+    type Row: Row;
+    /// Runs a statement; the number of rows it changed.
+    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError>;
+    async fn fetch_optional(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<Self::Row>, StoreError>;
+    async fn fetch_all(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<Self::Row>, StoreError>;
+}
+
+/// What a backend supplies to the shared store code.
+#[async_trait]
+pub(crate) trait Engine: Send + Sync + 'static {
+    type Conn: Conn + sqlx::Connection<Database = Self::Db>;
+    type Db: sqlx::Database<Connection = Self::Conn>;
+
+    /// Loads a refresh token with its session and user (columns as in
+    /// `sessions::LOAD_REFRESH`), locking the token and session against concurrent
+    /// rotations until the transaction ends.
+    const LOAD_REFRESH_FOR_UPDATE: &'static str;
+    /// Loads a throttle counter (`failures`, `last_failure_at`) by `key` ($1), locked
+    /// until the transaction ends.
+    const LOAD_FAILURES_FOR_UPDATE: &'static str;
+
+    fn pool(&self) -> &sqlx::Pool<Self::Db>;
+
+    /// A transaction that will write after reading: it must hold its locks from the
+    /// first read on, so that concurrent ones decide in turn, never on stale reads.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, StoreError>;
+
+    /// Applies pending migrations; safe to run from several processes at once.
+    async fn migrate(&self) -> Result<(), StoreError>;
+}
+
+/// A pooled connection, for statements that need no transaction.
+async fn connection<E: Engine>(
+    engine: &E,
+) -> Result<sqlx::pool::PoolConnection<E::Db>, StoreError> {
+    Ok(engine.pool().acquire().await?)
+}
+
+#[async_trait]
+impl<E: Engine> super::Store for E {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        Engine::migrate(self).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        connection(self).await?.execute("SELECT 1", &[]).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,245 @@
+//! [`SessionStore`] on any engine. A rotation loads the presented token with its
+//! session under the engine's row locks ([`Engine::LOAD_REFRESH_FOR_UPDATE`]), lets
+//! [`RotationPolicy::decide`] judge, and writes the verdict in the same transaction.
+
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::users::user_from_row;
+use super::{Conn, Engine, Row, connection};
+use crate::store::rotation::{RefreshState, Verdict};
+use crate::store::{
+    EndReason, NewRefreshToken, NewSession, Rotation, RotationPolicy, SessionInfo, SessionStore,
+    StoreError, User,
+};
+
+/// The columns every `LOAD_REFRESH_FOR_UPDATE` selects, for [`refresh_state`].
+pub(crate) const LOAD_REFRESH: &str =
+    "SELECT t.session_id, t.used_at, t.expires_at AS token_expires_at,
+        s.ended_at, s.expires_at AS session_expires_at, s.last_used_at,
+        u.id, u.email, u.email_verified, u.disabled, u.created_at
+     FROM refresh_tokens t
+     JOIN sessions s ON s.id = t.session_id
+     JOIN users u ON u.id = s.user_id
+     WHERE t.token_hash = $1";
+
+const INSERT_SESSION: &str =
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip)
+     VALUES ($1, $2, $3, $3, $4, $5, $6)";
+const INSERT_REFRESH: &str =
+    "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5)";
+const STAMP_LOGIN: &str = "UPDATE users SET last_login_at = $2 WHERE id = $1";
+// Compare-and-set: a password changed meanwhile is never overwritten.
+const REHASH: &str = "UPDATE users SET password_hash = $3, updated_at = $4
+     WHERE id = $1 AND password_hash = $2";
+const CLEAR_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
+const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1";
+const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1";
+const END: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1";
+const SESSION_USER: &str =
+    "SELECT u.id, u.email, u.email_verified, u.disabled, u.created_at, s.expires_at
+     FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.id = $1 AND s.user_id = $2 AND s.ended_at IS NULL";
+const LIST: &str = "SELECT id, created_at, last_used_at, expires_at, user_agent, ip FROM sessions
+     WHERE user_id = $1 AND ended_at IS NULL ORDER BY created_at DESC";
+const END_ONE: &str = "UPDATE sessions SET ended_at = $3, end_reason = $4
+     WHERE id = $1 AND user_id = $2 AND ended_at IS NULL";
+const END_ALL: &str = "UPDATE sessions SET ended_at = $3, end_reason = $4
+     WHERE user_id = $1 AND ended_at IS NULL AND id IS DISTINCT FROM $2";
+// Times are compared as values on PostgreSQL and as sqlx's fixed-width UTC text on
+// SQLite: the same order either way.
+const COUNT_ACTIVE: &str =
+    "SELECT count(*) AS n FROM sessions WHERE ended_at IS NULL AND expires_at > $1";
+
+fn refresh_state(row: &impl Row) -> Result<(Uuid, User, RefreshState), StoreError> {
+    let user = user_from_row(row)?;
+    let state = RefreshState {
+        used_at: row.opt_time("used_at")?,
+        token_expires_at: row.time("token_expires_at")?,
+        session_ended: row.opt_time("ended_at")?.is_some() || user.disabled,
+        session_expires_at: row.time("session_expires_at")?,
+        last_used_at: row.time("last_used_at")?,
+    };
+    Ok((row.uuid("session_id")?, user, state))
+}
+
+#[async_trait]
+impl<E: Engine> SessionStore for E {
+    async fn record_login(&self, session: &NewSession) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let user_agent = session.user_agent.as_deref();
+        tx.execute(
+            INSERT_SESSION,
+            &[
+                session.id.into(),
+                session.user_id.into(),
+                session.created_at.into(),
+                session.expires_at.into(),
+                user_agent.into(),
+                session.ip.as_deref().into(),
+            ],
+        )
+        .await?;
+        tx.execute(
+            INSERT_REFRESH,
+            &[
+                session.refresh_token_hash.as_slice().into(),
+                session.id.into(),
+                None::<&[u8]>.into(),
+                session.created_at.into(),
+                session.refresh_expires_at.into(),
+            ],
+        )
+        .await?;
+        let (user_id, now) = (session.user_id, session.created_at);
+        tx.execute(STAMP_LOGIN, &[user_id.into(), now.into()])
+            .await?;
+        if let Some(rehash) = &session.rehash {
+            let previous = rehash.previous_hash.expose_secret();
+            let new = rehash.new_hash.expose_secret();
+            tx.execute(
+                REHASH,
+                &[user_id.into(), previous.into(), new.into(), now.into()],
+            )
+            .await?;
+        }
+        let key = session.throttle_key.as_slice();
+        tx.execute(CLEAR_FAILURES, &[key.into()]).await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented: &[u8],
+        next: &NewRefreshToken,
+        now: OffsetDateTime,
+        policy: RotationPolicy,
+    ) -> Result<Rotation, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = tx
+            .fetch_optional(E::LOAD_REFRESH_FOR_UPDATE, &[presented.into()])
+            .await?;
+        let Some(row) = row else {
+            return Ok(Rotation::Unknown);
+        };
+        let (session_id, user, state) = refresh_state(&row)?;
+        let verdict = policy.decide(&state, next.expires_at, now);
+        match verdict {
+            Verdict::Refuse(_) => return Ok(verdict.into_rotation(session_id, user)),
+            Verdict::EndSession(reason) => {
+                tx.execute(
+                    END,
+                    &[session_id.into(), now.into(), reason.as_str().into()],
+                )
+                .await?;
+            }
+            Verdict::Rotate {
+                first_use,
+                expires_at,
+            } => {
+                if first_use {
+                    tx.execute(MARK_USED, &[presented.into(), now.into()])
+                        .await?;
+                }
+                tx.execute(
+                    INSERT_REFRESH,
+                    &[
+                        next.hash.as_slice().into(),
+                        session_id.into(),
+                        Some(presented).into(),
+                        now.into(),
+                        expires_at.into(),
+                    ],
+                )
+                .await?;
+                tx.execute(TOUCH, &[session_id.into(), now.into()]).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(verdict.into_rotation(session_id, user))
+    }
+
+    async fn active_session_user(
+        &self,
+        session_id: Uuid,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, StoreError> {
+        let mut conn = connection(self).await?;
+        let args = [session_id.into(), user_id.into()];
+        let Some(row) = conn.fetch_optional(SESSION_USER, &args).await? else {
+            return Ok(None);
+        };
+        let user = user_from_row(&row)?;
+        Ok((now < row.time("expires_at")? && !user.disabled).then_some(user))
+    }
+
+    async fn active_sessions(
+        &self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        idle_timeout: time::Duration,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
+        let rows = connection(self)
+            .await?
+            .fetch_all(LIST, &[user_id.into()])
+            .await?;
+        let mut sessions = Vec::with_capacity(rows.len());
+        for row in rows {
+            let session = SessionInfo {
+                id: row.uuid("id")?,
+                created_at: row.time("created_at")?,
+                last_used_at: row.time("last_used_at")?,
+                user_agent: row.opt_text("user_agent")?,
+                ip: row.opt_text("ip")?,
+            };
+            if now < row.time("expires_at")? && now < session.last_used_at + idle_timeout {
+                sessions.push(session);
+            }
+        }
+        Ok(sessions)
+    }
+
+    async fn end_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: OffsetDateTime,
+        reason: EndReason,
+    ) -> Result<bool, StoreError> {
+        let args = [
+            session_id.into(),
+            user_id.into(),
+            now.into(),
+            reason.as_str().into(),
+        ];
+        Ok(connection(self).await?.execute(END_ONE, &args).await? == 1)
+    }
+
+    async fn end_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        now: OffsetDateTime,
+        reason: EndReason,
+    ) -> Result<u64, StoreError> {
+        let args = [
+            user_id.into(),
+            except.into(),
+            now.into(),
+            reason.as_str().into(),
+        ];
+        connection(self).await?.execute(END_ALL, &args).await
+    }
+
+    async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError> {
+        let mut conn = connection(self).await?;
+        match conn.fetch_optional(COUNT_ACTIVE, &[now.into()]).await? {
+            Some(row) => row.count("n"),
+            None => Ok(0),
+        }
+    }
+}

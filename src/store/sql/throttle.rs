@@ -1,0 +1,63 @@
+//! [`ThrottleStore`] on any engine. Claiming an attempt makes sure the key's row exists,
+//! then loads it under the engine's lock ([`Engine::LOAD_FAILURES_FOR_UPDATE`]), so
+//! concurrent attempts on one key, from any number of instances, each decide on the
+//! count the previous one left.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::{Conn, Engine, Row, connection};
+use crate::store::{Attempt, LoginThrottle, StoreError, ThrottleStore};
+
+// A new key starts at zero failures: its first attempt is allowed whatever the time.
+const CREATE: &str = "INSERT INTO login_failures (key, failures, last_failure_at)
+     VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING";
+const COUNT: &str = "UPDATE login_failures SET failures = $2, last_failure_at = $3 WHERE key = $1";
+const CLEAR: &str = "DELETE FROM login_failures WHERE key = $1";
+// On SQLite a text comparison of sqlx's fixed UTC format: exact to the second, enough.
+const FORGET: &str = "DELETE FROM login_failures WHERE last_failure_at < $1";
+
+#[async_trait]
+impl<E: Engine> ThrottleStore for E {
+    async fn claim_login_attempt(
+        &self,
+        key: &[u8],
+        now: OffsetDateTime,
+        policy: LoginThrottle,
+    ) -> Result<Attempt, StoreError> {
+        let mut tx = self.begin_write().await?;
+        tx.execute(CREATE, &[key.into(), now.into()]).await?;
+        let row = tx
+            .fetch_optional(E::LOAD_FAILURES_FOR_UPDATE, &[key.into()])
+            .await?
+            .ok_or(StoreError::Inconsistent(
+                "the throttle row vanished in its transaction",
+            ))?;
+        let failures = u32::try_from(row.int("failures")?).unwrap_or(0);
+        let last = row.time("last_failure_at")?;
+        let failures = match policy.decide(failures, last, now) {
+            Ok(failures) => failures,
+            Err(refused) => return Ok(refused),
+        };
+        let failures = i32::try_from(failures).unwrap_or(i32::MAX);
+        tx.execute(COUNT, &[key.into(), failures.into(), now.into()])
+            .await?;
+        tx.commit().await?;
+        Ok(Attempt::Allowed)
+    }
+
+    async fn clear_login_failures(&self, key: &[u8]) -> Result<(), StoreError> {
+        connection(self)
+            .await?
+            .execute(CLEAR, &[key.into()])
+            .await?;
+        Ok(())
+    }
+
+    async fn forget_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        connection(self)
+            .await?
+            .execute(FORGET, &[before.into()])
+            .await
+    }
+}

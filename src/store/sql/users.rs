@@ -1,0 +1,130 @@
+//! [`UserStore`] on any engine.
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Conn, Engine, Row, connection};
+use crate::store::{Credentials, EndReason, NewUser, StoreError, User, UserStore};
+
+const INSERT: &str =
+    "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $5)";
+const CREDENTIALS_BY_EMAIL: &str =
+    "SELECT id, email, email_verified, disabled, created_at, password_hash
+     FROM users WHERE email_normalized = $1";
+const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+const END_OTHER_SESSIONS: &str = "UPDATE sessions SET ended_at = $3, end_reason = $4
+     WHERE user_id = $1 AND ended_at IS NULL AND id != $2";
+const EXPORT: &str = "SELECT email, password_hash FROM users ORDER BY created_at, id";
+// Sessions and refresh tokens go with the user (ON DELETE CASCADE).
+const DELETE: &str = "DELETE FROM users WHERE id = $1";
+
+/// A user from a row with the columns `id, email, email_verified, disabled, created_at`.
+pub(super) fn user_from_row(row: &impl Row) -> Result<User, StoreError> {
+    Ok(User {
+        id: row.uuid("id")?,
+        email: row.text("email")?,
+        email_verified: row.flag("email_verified")?,
+        disabled: row.flag("disabled")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+#[async_trait]
+impl<E: Engine> UserStore for E {
+    async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
+        let hash = user.password_hash.expose_secret();
+        connection(self)
+            .await?
+            .execute(
+                INSERT,
+                &[
+                    user.id.into(),
+                    user.email.as_str().into(),
+                    user.email_normalized.as_str().into(),
+                    hash.into(),
+                    user.created_at.into(),
+                ],
+            )
+            .await?;
+        Ok(User {
+            id: user.id,
+            email: user.email.clone(),
+            email_verified: false,
+            disabled: false,
+            created_at: user.created_at,
+        })
+    }
+
+    async fn credentials_by_email(
+        &self,
+        email_normalized: &str,
+    ) -> Result<Option<Credentials>, StoreError> {
+        let mut conn = connection(self).await?;
+        let Some(row) = conn
+            .fetch_optional(CREDENTIALS_BY_EMAIL, &[email_normalized.into()])
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Credentials {
+            user: user_from_row(&row)?,
+            password_hash: SecretString::from(row.text("password_hash")?),
+        }))
+    }
+
+    async fn password_hash(&self, user_id: Uuid) -> Result<Option<SecretString>, StoreError> {
+        let mut conn = connection(self).await?;
+        let row = conn
+            .fetch_optional(PASSWORD_HASH, &[user_id.into()])
+            .await?;
+        row.map(|row| Ok(SecretString::from(row.text("password_hash")?)))
+            .transpose()
+    }
+
+    async fn change_password(
+        &self,
+        user_id: Uuid,
+        new_hash: &SecretString,
+        keep_session: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let hash = new_hash.expose_secret();
+        tx.execute(SET_PASSWORD, &[user_id.into(), hash.into(), now.into()])
+            .await?;
+        let reason = EndReason::PasswordChanged.as_str();
+        tx.execute(
+            END_OTHER_SESSIONS,
+            &[
+                user_id.into(),
+                keep_session.into(),
+                now.into(),
+                reason.into(),
+            ],
+        )
+        .await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError> {
+        let rows = connection(self).await?.fetch_all(EXPORT, &[]).await?;
+        rows.iter()
+            .map(|row| {
+                let hash = SecretString::from(row.text("password_hash")?);
+                Ok((row.text("email")?, hash))
+            })
+            .collect()
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError> {
+        let deleted = connection(self)
+            .await?
+            .execute(DELETE, &[user_id.into()])
+            .await?;
+        Ok(deleted == 1)
+    }
+}

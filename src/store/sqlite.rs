@@ -1,0 +1,163 @@
+//! The embedded default: one SQLite file in WAL mode with full fsync on commit.
+//! Writing transactions begin `IMMEDIATE`: they take the write lock before their first
+//! read, so concurrent rotations or throttle claims queue up instead of deciding on
+//! stale reads (SQLite has no row locks).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row as _, Sqlite, SqliteConnection};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::StoreError;
+use super::sql::{Arg, Conn, Engine, LOAD_REFRESH, Row};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How often start-up steps that can race with another process are tried.
+const STARTUP_ATTEMPTS: u64 = 5;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::UnsupportedUrl(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit that returned is on disk, even across a power cut.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        // Two processes opening a new file at once race to switch it to WAL, and the
+        // loser gets SQLITE_BUSY without waiting: try again, as for migrations.
+        let mut attempt = 1;
+        loop {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .connect_with(options.clone())
+                .await;
+            match pool {
+                Ok(pool) => return Ok(Self { pool }),
+                Err(sqlx::Error::Database(e))
+                    if e.code().as_deref() == Some("5") && attempt < STARTUP_ATTEMPTS =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Engine for SqliteStore {
+    type Conn = SqliteConnection;
+    type Db = Sqlite;
+
+    const LOAD_REFRESH_FOR_UPDATE: &'static str = LOAD_REFRESH;
+    const LOAD_FAILURES_FOR_UPDATE: &'static str =
+        "SELECT failures, last_failure_at FROM login_failures WHERE key = $1";
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        // SQLite has no migration lock: two processes starting on a new file can both
+        // try the first migration. Each migration is one transaction, so the loser
+        // fails cleanly; on a retry it sees the winner's work recorded and goes on.
+        let mut attempt = 1;
+        loop {
+            match MIGRATOR.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(_) if attempt < STARTUP_ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+
+fn bind<'q>(sql: &'static str, args: &[Arg<'q>]) -> Query<'q> {
+    args.iter().fold(sqlx::query(sql), |query, arg| match *arg {
+        Arg::Uuid(v) => query.bind(v),
+        Arg::OptUuid(v) => query.bind(v),
+        Arg::Time(v) => query.bind(v),
+        Arg::Text(v) => query.bind(v),
+        Arg::OptText(v) => query.bind(v),
+        Arg::Bytes(v) => query.bind(v),
+        Arg::OptBytes(v) => query.bind(v),
+        Arg::Int(v) => query.bind(v),
+    })
+}
+
+#[async_trait]
+impl Conn for SqliteConnection {
+    type Row = SqliteRow;
+
+    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        Ok(bind(sql, args).execute(self).await?.rows_affected())
+    }
+
+    async fn fetch_optional(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<SqliteRow>, StoreError> {
+        Ok(bind(sql, args).fetch_optional(self).await?)
+    }
+
+    async fn fetch_all(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<SqliteRow>, StoreError> {
+        Ok(bind(sql, args).fetch_all(self).await?)
+    }
+}
+
+impl Row for SqliteRow {
+    fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn time(&self, column: &str) -> Result<OffsetDateTime, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn int(&self, column: &str) -> Result<i32, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn count(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+}

@@ -1,0 +1,58 @@
+//! Accounts: who can log in, with which password hash.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::StoreError;
+
+/// A user as the rest of the application sees it (no password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub email_verified: bool,
+    pub disabled: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// What a login needs to decide: the user and the stored hash.
+#[derive(Debug)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: SecretString,
+}
+
+#[derive(Debug)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub email: String,
+    pub email_normalized: String,
+    pub password_hash: SecretString,
+    pub created_at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Inserts a user; [`StoreError::EmailTaken`] when the normalized email exists.
+    async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
+    async fn credentials_by_email(
+        &self,
+        email_normalized: &str,
+    ) -> Result<Option<Credentials>, StoreError>;
+    async fn password_hash(&self, user_id: Uuid) -> Result<Option<SecretString>, StoreError>;
+    /// Replaces the password hash and ends every other session, in one transaction.
+    async fn change_password(
+        &self,
+        user_id: Uuid,
+        new_hash: &SecretString,
+        keep_session: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Every user's email and password hash, oldest account first: what
+    /// `sesame user export` writes and `sesame user import` reads.
+    async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError>;
+    /// Deletes the user with its sessions and refresh tokens; `false` if already gone.
+    async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError>;
+}
