@@ -8,13 +8,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use const_format::concatcp;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, Postgres, Row as _};
-use time::OffsetDateTime;
-use uuid::Uuid;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{PgConnection, Postgres};
 
 use super::StoreError;
-use super::sql::{Arg, Conn, Engine, LOAD_REFRESH, Row};
+use super::sql::{Changed, Engine, LOAD_REFRESH};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -59,69 +57,8 @@ impl Engine for PostgresStore {
     }
 }
 
-type Query<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
-
-fn bind<'q>(sql: &'static str, args: &[Arg<'q>]) -> Query<'q> {
-    args.iter().fold(sqlx::query(sql), |query, arg| match *arg {
-        Arg::Uuid(v) => query.bind(v),
-        Arg::OptUuid(v) => query.bind(v),
-        Arg::Time(v) => query.bind(v),
-        Arg::Text(v) => query.bind(v),
-        Arg::OptText(v) => query.bind(v),
-        Arg::Bytes(v) => query.bind(v),
-        Arg::OptBytes(v) => query.bind(v),
-        Arg::Int(v) => query.bind(v),
-    })
-}
-
-#[async_trait]
-impl Conn for PgConnection {
-    type Row = PgRow;
-
-    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
-        Ok(bind(sql, args).execute(self).await?.rows_affected())
-    }
-
-    async fn fetch_optional(
-        &mut self,
-        sql: &'static str,
-        args: &[Arg<'_>],
-    ) -> Result<Option<PgRow>, StoreError> {
-        Ok(bind(sql, args).fetch_optional(self).await?)
-    }
-
-    async fn fetch_all(
-        &mut self,
-        sql: &'static str,
-        args: &[Arg<'_>],
-    ) -> Result<Vec<PgRow>, StoreError> {
-        Ok(bind(sql, args).fetch_all(self).await?)
-    }
-}
-
-impl Row for PgRow {
-    fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn time(&self, column: &str) -> Result<OffsetDateTime, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn text(&self, column: &str) -> Result<String, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn flag(&self, column: &str) -> Result<bool, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn int(&self, column: &str) -> Result<i32, StoreError> {
-        Ok(self.try_get(column)?)
-    }
-    fn count(&self, column: &str) -> Result<i64, StoreError> {
-        Ok(self.try_get(column)?)
+impl Changed for sqlx::postgres::PgQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
     }
 }

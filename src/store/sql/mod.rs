@@ -21,6 +21,8 @@ mod users;
 pub(crate) use sessions::LOAD_REFRESH;
 
 use async_trait::async_trait;
+use sqlx::query::Query;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -116,6 +118,127 @@ pub(crate) trait Conn: Send {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<Vec<Self::Row>, StoreError>;
+}
+
+/// How many rows a statement changed: each engine's result type says it alike, but
+/// under no common trait.
+pub(crate) trait Changed {
+    fn rows(&self) -> u64;
+}
+
+/// A Rust type that engine `DB` binds as a parameter. (A bound on a helper trait like
+/// this one carries its supertraits along, where a bare `Encode + Type` bound would
+/// have to be repeated at every use.)
+pub(crate) trait Encodes<DB: Database>: for<'q> Encode<'q, DB> + Type<DB> {}
+impl<T, DB: Database> Encodes<DB> for T where T: for<'q> Encode<'q, DB> + Type<DB> {}
+
+/// A Rust type that engine `DB` reads from a column.
+pub(crate) trait Decodes<DB: Database>: for<'r> Decode<'r, DB> + Type<DB> {}
+impl<T, DB: Database> Decodes<DB> for T where T: for<'r> Decode<'r, DB> + Type<DB> {}
+
+/// A statement with its arguments bound, each as engine `DB` encodes its type.
+fn bind<'q, DB>(sql: &'static str, args: &[Arg<'q>]) -> Query<'q, DB, DB::Arguments>
+where
+    DB: Database,
+    Uuid: Encodes<DB>,
+    Option<Uuid>: Encodes<DB>,
+    OffsetDateTime: Encodes<DB>,
+    String: Encodes<DB>,
+    Option<String>: Encodes<DB>,
+    Vec<u8>: Encodes<DB>,
+    Option<Vec<u8>>: Encodes<DB>,
+    i32: Encodes<DB>,
+{
+    args.iter().fold(sqlx::query(sql), |query, arg| match *arg {
+        Arg::Uuid(v) => query.bind(v),
+        Arg::OptUuid(v) => query.bind(v),
+        Arg::Time(v) => query.bind(v),
+        // Owned copies: sqlx binds borrowed text and bytes under lifetime bounds that
+        // generic code cannot state; the copies are a few short strings per statement.
+        Arg::Text(v) => query.bind(v.to_owned()),
+        Arg::OptText(v) => query.bind(v.map(str::to_owned)),
+        Arg::Bytes(v) => query.bind(v.to_vec()),
+        Arg::OptBytes(v) => query.bind(v.map(<[u8]>::to_vec)),
+        Arg::Int(v) => query.bind(v),
+    })
+}
+
+#[async_trait]
+impl<C> Conn for C
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: Executor<'c, Database = C::Database>,
+    <C::Database as Database>::Arguments: IntoArguments<C::Database>,
+    <C::Database as Database>::Row: Row,
+    <C::Database as Database>::QueryResult: Changed,
+    Uuid: Encodes<C::Database>,
+    Option<Uuid>: Encodes<C::Database>,
+    OffsetDateTime: Encodes<C::Database>,
+    String: Encodes<C::Database>,
+    Option<String>: Encodes<C::Database>,
+    Vec<u8>: Encodes<C::Database>,
+    Option<Vec<u8>>: Encodes<C::Database>,
+    i32: Encodes<C::Database>,
+{
+    type Row = <C::Database as Database>::Row;
+
+    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        let done = bind::<C::Database>(sql, args).execute(self).await?;
+        Ok(done.rows())
+    }
+
+    async fn fetch_optional(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<Self::Row>, StoreError> {
+        Ok(bind::<C::Database>(sql, args).fetch_optional(self).await?)
+    }
+
+    async fn fetch_all(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<Self::Row>, StoreError> {
+        Ok(bind::<C::Database>(sql, args).fetch_all(self).await?)
+    }
+}
+
+impl<R> Row for R
+where
+    R: sqlx::Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    Uuid: Decodes<R::Database>,
+    OffsetDateTime: Decodes<R::Database>,
+    String: Decodes<R::Database>,
+    bool: Decodes<R::Database>,
+    i32: Decodes<R::Database>,
+    i64: Decodes<R::Database>,
+{
+    fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn time(&self, column: &str) -> Result<OffsetDateTime, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn int(&self, column: &str) -> Result<i32, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn count(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(column)?)
+    }
 }
 
 /// What a backend supplies to the shared store code.
