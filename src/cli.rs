@@ -109,13 +109,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let user = auth
                 .register(&email, SecretString::from(password), None)
                 .await
-                .map_err(describe)?;
+                .map_err(anyhow::Error::new)?;
             println!("created user {} <{}>", user.id, user.email);
         }
         Command::User(UserCommand::Export { settings }) => {
             let auth = offline_auth(settings).await?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            for (email, hash) in auth.export_users().await.map_err(describe)? {
+            for (email, hash) in auth.export_users().await.map_err(anyhow::Error::new)? {
                 let line =
                     serde_json::json!({"email": email, "password_hash": hash.expose_secret()});
                 writeln!(out, "{line}")?;
@@ -168,10 +168,6 @@ async fn offline_auth(flags: Overrides) -> anyhow::Result<Auth> {
         HashMetrics::default(),
     )
     .await
-}
-
-fn describe(err: auth::Error) -> anyhow::Error {
-    anyhow::anyhow!("{err}")
 }
 
 #[derive(Deserialize)]

@@ -54,9 +54,3 @@ impl Clock for ManualClock {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
-
-/// Whole seconds for a `Retry-After` header: rounded up, and at least 1, so a client
-/// that waits as told is never early.
-pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
-}

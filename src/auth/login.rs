@@ -1,11 +1,10 @@
-use aws_lc_rs::digest;
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use super::{Auth, ClientInfo, Error, TokenPair, normalize_email};
-use crate::clock::retry_after_seconds;
+use super::throttle::email_key;
+use super::{Auth, ClientInfo, Error, TokenPair};
 use crate::password::Verdict;
-use crate::store::{Attempt, NewSession, Rehash};
+use crate::store::{NewSession, Rehash};
 use crate::tokens::RefreshToken;
 
 impl Auth {
@@ -51,7 +50,7 @@ impl Auth {
         }
 
         let now = self.clock.now();
-        let refresh = RefreshToken::generate().map_err(|e| Error::Internal(e.to_string()))?;
+        let refresh = RefreshToken::generate().map_err(Error::internal)?;
         let session = NewSession {
             id: Uuid::now_v7(),
             user_id: user.id,
@@ -76,40 +75,4 @@ impl Auth {
             refresh_expires_in: (session.refresh_expires_at - now).whole_seconds(),
         })
     }
-}
-
-impl Auth {
-    /// Counts a password attempt against the email's failure counter, or refuses it
-    /// while the counter is locked. Logins and password confirmations share it.
-    pub(super) async fn claim_attempt(&self, throttle_key: &[u8]) -> Result<(), Error> {
-        let now = self.clock.now();
-        match self
-            .store
-            .claim_login_attempt(throttle_key, now, self.throttle)
-            .await?
-        {
-            Attempt::Allowed => Ok(()),
-            Attempt::Throttled { until } => {
-                self.metrics.logins_throttled.increment(1);
-                let wait = (until - now).try_into().unwrap_or_default();
-                Err(Error::TooManyAttempts {
-                    retry_after: retry_after_seconds(wait),
-                })
-            }
-        }
-    }
-}
-
-/// The normalized email (when `email` is one) and its failure counter's key: a digest
-/// of the normalized email (or, for a string that is no email, of itself), so the store
-/// holds no address of anyone who never signed up.
-pub(super) fn email_key(email: &str) -> (Option<String>, Vec<u8>) {
-    let normalized = normalize_email(email)
-        .ok()
-        .map(|(_, normalized)| normalized);
-    let key = digest::digest(
-        &digest::SHA256,
-        normalized.as_deref().unwrap_or(email).as_bytes(),
-    );
-    (normalized, key.as_ref().to_vec())
 }

@@ -1,11 +1,13 @@
 //! The use cases: register, log in, authenticate a bearer token. No HTTP in here: the
 //! handlers call these with plain values and map [`Error`] to responses.
 
+mod bearer;
 mod cache;
 mod email;
 mod login;
 mod register;
 mod sessions;
+mod throttle;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,11 +16,12 @@ use metrics::Counter;
 use secrecy::SecretString;
 use time::Duration;
 
-use crate::clock::{Clock, retry_after_seconds};
+use crate::clock::Clock;
 use crate::password::{HashError, Hasher, PolicyError};
-use crate::store::{LoginThrottle, Store, StoreError, User};
-use crate::tokens::{AccessClaims, AccessTokens, IssuedAccessToken, TokenError};
+use crate::store::{LoginThrottle, Store, StoreError};
+use crate::tokens::{AccessTokens, IssuedAccessToken, TokenError};
 
+pub use bearer::Authenticated;
 pub use email::{EmailError, normalize_email};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,25 +36,45 @@ pub enum Error {
     InvalidCredentials,
     #[error("this account is disabled")]
     AccountDisabled,
-    /// Too many consecutive failed logins for this email; refused until `retry_after`
-    /// seconds have passed, whatever the password.
-    #[error("too many failed attempts; retry in {retry_after} s")]
-    TooManyAttempts { retry_after: u64 },
-    /// The hashing queue is full; retry after `retry_after` seconds.
-    #[error("overloaded; retry in {retry_after} s")]
-    Overloaded { retry_after: u64 },
+    /// Too many consecutive failed logins for this email; refused for `retry_after`,
+    /// whatever the password.
+    #[error("too many failed attempts")]
+    TooManyAttempts { retry_after: std::time::Duration },
+    /// The hashing queue is full; retry after `retry_after`.
+    #[error("overloaded")]
+    Overloaded { retry_after: std::time::Duration },
     #[error(transparent)]
     InvalidToken(TokenError),
-    #[error("{0}")]
-    InvalidRefreshToken(&'static str),
+    #[error(transparent)]
+    InvalidRefreshToken(RefreshRejection),
     #[error("the password is wrong")]
     WrongPassword,
     #[error("no such session")]
     SessionNotFound,
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Something that should not happen; the source says what, for the log.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a refresh token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefreshRejection {
+    #[error("the refresh token is not valid")]
+    Unknown,
+    #[error("the session of this refresh token has ended; log in again")]
+    Ended,
+    #[error("the refresh token has expired; log in again")]
+    Expired,
+    #[error("this refresh token was already used; the session has been ended for safety")]
+    ReuseDetected,
+}
+
+impl Error {
+    fn internal(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(err))
+    }
 }
 
 impl From<StoreError> for Error {
@@ -59,7 +82,7 @@ impl From<StoreError> for Error {
         match err {
             StoreError::EmailTaken => Self::EmailTaken,
             StoreError::Unavailable(_) => Self::Unavailable(err),
-            other => Self::Internal(other.to_string()),
+            other => Self::internal(other),
         }
     }
 }
@@ -68,9 +91,9 @@ impl From<HashError> for Error {
     fn from(err: HashError) -> Self {
         match err {
             HashError::Overloaded(o) => Self::Overloaded {
-                retry_after: retry_after_seconds(o.retry_after),
+                retry_after: o.retry_after,
             },
-            other => Self::Internal(other.to_string()),
+            other => Self::internal(other),
         }
     }
 }
@@ -78,7 +101,7 @@ impl From<HashError> for Error {
 impl From<TokenError> for Error {
     fn from(err: TokenError) -> Self {
         match err {
-            TokenError::Signing(reason) => Self::Internal(reason),
+            TokenError::Signing(_) => Self::internal(err),
             other => Self::InvalidToken(other),
         }
     }
@@ -185,36 +208,6 @@ impl Auth {
 
     pub fn tokens(&self) -> &AccessTokens {
         &self.tokens
-    }
-
-    /// Checks a bearer token's signature, claims and expiry (the signature only the
-    /// first time this exact token is seen).
-    pub fn authenticate(&self, token: &str) -> Result<Arc<AccessClaims>, Error> {
-        let now = self.clock.now();
-        if let Some(claims) = self.cache.token(token) {
-            self.tokens.check_expiry(&claims, now)?;
-            return Ok(claims);
-        }
-        let claims = Arc::new(self.tokens.verify(token, now)?);
-        self.cache.remember_token(token, Arc::clone(&claims));
-        Ok(claims)
-    }
-
-    /// The user a verified token speaks for. A token whose session has ended (logout,
-    /// password change, reuse detection) or whose user is gone or disabled is refused
-    /// at once, not at its expiry.
-    pub async fn current_user(&self, claims: &AccessClaims) -> Result<User, Error> {
-        let now = self.clock.now();
-        if let Some(user) = self.cache.session(claims, now) {
-            return Ok(user);
-        }
-        let user = self
-            .store
-            .active_session_user(claims.sid, claims.sub, now)
-            .await?
-            .ok_or(Error::InvalidToken(TokenError::Invalid))?;
-        self.cache.remember_session(claims.sid, user.clone(), now);
-        Ok(user)
     }
 
     /// Answers when the store does.

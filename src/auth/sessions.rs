@@ -1,22 +1,22 @@
 //! Sessions: refresh with rotation and reuse detection, logout, the session list,
-//! password change and account deletion.
+//! password change and account deletion. Every use case here but `refresh` takes an
+//! [`Authenticated`]: the session was checked before it was called.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::login::email_key;
-use super::{Auth, Error, TokenPair};
+use super::throttle::email_key;
+use super::{Auth, Authenticated, Error, RefreshRejection, TokenPair};
 use crate::password::{Verdict, validate_new};
 use crate::store::{EndReason, NewRefreshToken, Rotation, RotationPolicy, SessionInfo, User};
-use crate::tokens::{AccessClaims, RefreshToken, refresh_digest};
+use crate::tokens::{RefreshToken, refresh_digest};
 
 impl Auth {
     /// Exchanges a refresh token for a new pair in the same session.
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, presented: &SecretString) -> Result<TokenPair, Error> {
-        use secrecy::ExposeSecret;
         let now = self.clock.now();
-        let next = RefreshToken::generate().map_err(|e| Error::Internal(e.to_string()))?;
+        let next = RefreshToken::generate().map_err(Error::internal)?;
         let rotation = self
             .store
             .rotate_refresh_token(
@@ -32,97 +32,83 @@ impl Auth {
                 },
             )
             .await?;
-        let (session_id, user, expires_at) = match rotation {
+        let rejection = match rotation {
             Rotation::Rotated {
                 session_id,
                 user,
                 expires_at,
-            } => (session_id, user, expires_at),
-            Rotation::Unknown => {
-                return Err(Error::InvalidRefreshToken("the refresh token is not valid"));
+            } => {
+                let access = self.tokens.issue(user.id, &user.email, session_id, now)?;
+                return Ok(TokenPair {
+                    access,
+                    refresh_token: next.into_secret(),
+                    refresh_expires_in: (expires_at - now).whole_seconds(),
+                });
             }
-            Rotation::Ended => {
-                return Err(Error::InvalidRefreshToken(
-                    "the session of this refresh token has ended; log in again",
-                ));
-            }
-            Rotation::Expired => {
-                return Err(Error::InvalidRefreshToken(
-                    "the refresh token has expired; log in again",
-                ));
-            }
+            Rotation::Unknown => RefreshRejection::Unknown,
+            Rotation::Ended => RefreshRejection::Ended,
+            Rotation::Expired => RefreshRejection::Expired,
             Rotation::ReuseDetected => {
                 self.cache.forget_sessions();
                 tracing::warn!("refresh token reuse detected: session ended");
-                return Err(Error::InvalidRefreshToken(
-                    "this refresh token was already used; the session has been ended for safety",
-                ));
+                RefreshRejection::ReuseDetected
             }
         };
-        let access = self.tokens.issue(user.id, &user.email, session_id, now)?;
-        Ok(TokenPair {
-            access,
-            refresh_token: next.into_secret(),
-            refresh_expires_in: (expires_at - now).whole_seconds(),
-        })
+        Err(Error::InvalidRefreshToken(rejection))
     }
 
     /// Ends the session of the token.
-    pub async fn logout(&self, claims: &AccessClaims) -> Result<(), Error> {
-        self.current_user(claims).await?;
+    pub async fn logout(&self, who: &Authenticated) -> Result<(), Error> {
+        let (user, now) = (who.user().id, self.clock.now());
         self.store
-            .end_session(claims.sub, claims.sid, self.clock.now(), EndReason::Logout)
+            .end_session(user, who.session_id(), now, EndReason::Logout)
             .await?;
         self.cache.forget_sessions();
         Ok(())
     }
 
     /// Ends every session of the token's user.
-    pub async fn logout_all(&self, claims: &AccessClaims) -> Result<(), Error> {
-        self.current_user(claims).await?;
+    pub async fn logout_all(&self, who: &Authenticated) -> Result<(), Error> {
+        let (user, now) = (who.user().id, self.clock.now());
         self.store
-            .end_sessions(claims.sub, None, self.clock.now(), EndReason::LogoutAll)
+            .end_sessions(user, None, now, EndReason::LogoutAll)
             .await?;
         self.cache.forget_sessions();
         Ok(())
     }
 
-    pub async fn sessions(&self, claims: &AccessClaims) -> Result<Vec<SessionInfo>, Error> {
-        self.current_user(claims).await?;
+    pub async fn sessions(&self, who: &Authenticated) -> Result<Vec<SessionInfo>, Error> {
+        let (user, now) = (who.user().id, self.clock.now());
         Ok(self
             .store
-            .active_sessions(claims.sub, self.clock.now(), self.lifetimes.idle)
+            .active_sessions(user, now, self.lifetimes.idle)
             .await?)
     }
 
     /// Ends one of the user's own sessions.
-    pub async fn end_session(&self, claims: &AccessClaims, session_id: Uuid) -> Result<(), Error> {
-        self.current_user(claims).await?;
+    pub async fn end_session(&self, who: &Authenticated, session_id: Uuid) -> Result<(), Error> {
+        let (user, now) = (who.user().id, self.clock.now());
         let ended = self
             .store
-            .end_session(claims.sub, session_id, self.clock.now(), EndReason::Revoked)
+            .end_session(user, session_id, now, EndReason::Revoked)
             .await?;
         self.cache.forget_sessions();
-        if ended {
-            Ok(())
-        } else {
-            Err(Error::SessionNotFound)
-        }
+        ended.then_some(()).ok_or(Error::SessionNotFound)
     }
 
     /// Changes the password; every other session ends, this one continues.
     #[tracing::instrument(skip_all)]
     pub async fn change_password(
         &self,
-        claims: &AccessClaims,
+        who: &Authenticated,
         current: SecretString,
         new: SecretString,
     ) -> Result<(), Error> {
-        let user = self.confirm_password(claims, current).await?;
+        let user = self.confirm_password(who, current).await?;
         let new = validate_new(&new, &user.email)?;
         let hash = self.hasher.hash(new, None).await?;
         self.store
-            .change_password(user.id, &hash, claims.sid, self.clock.now())
+            .change_password(user.id, &hash, who.session_id(), self.clock.now())
             .await?;
         self.cache.forget_sessions();
         Ok(())
@@ -132,10 +118,10 @@ impl Auth {
     #[tracing::instrument(skip_all)]
     pub async fn delete_account(
         &self,
-        claims: &AccessClaims,
+        who: &Authenticated,
         password: SecretString,
     ) -> Result<(), Error> {
-        let user = self.confirm_password(claims, password).await?;
+        let user = self.confirm_password(who, password).await?;
         self.store.delete_user(user.id).await?;
         self.cache.forget_sessions();
         Ok(())
@@ -143,12 +129,12 @@ impl Auth {
 
     /// Checks the password of the token's user. Wrong guesses count against the same
     /// failure counter as logins: a stolen access token is no way around the throttle.
-    async fn confirm_password(
+    async fn confirm_password<'a>(
         &self,
-        claims: &AccessClaims,
+        who: &'a Authenticated,
         password: SecretString,
-    ) -> Result<User, Error> {
-        let user = self.current_user(claims).await?;
+    ) -> Result<&'a User, Error> {
+        let user = who.user();
         let reservation = self.hasher.reserve(None)?;
         let (_, throttle_key) = email_key(&user.email);
         self.claim_attempt(&throttle_key).await?;

@@ -197,27 +197,33 @@ impl From<auth::Error> for ApiError {
                 "account_disabled",
                 "This account is disabled; contact the administrator.",
             ),
-            E::TooManyAttempts { retry_after } => Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                format!(
-                    "Too many failed logins for this email; try again in {retry_after} seconds."
-                ),
-            )
-            .retry_after(retry_after),
-            E::Overloaded { retry_after } => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                format!(
-                    "The server is busy checking passwords; try again in {retry_after} seconds."
-                ),
-            )
-            .retry_after(retry_after),
+            E::TooManyAttempts { retry_after } => {
+                let seconds = retry_after_seconds(retry_after);
+                Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    format!(
+                        "Too many failed logins for this email; try again in {seconds} seconds."
+                    ),
+                )
+                .retry_after(seconds)
+            }
+            E::Overloaded { retry_after } => {
+                let seconds = retry_after_seconds(retry_after);
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    format!(
+                        "The server is busy checking passwords; try again in {seconds} seconds."
+                    ),
+                )
+                .retry_after(seconds)
+            }
             E::InvalidToken(e) => invalid_token(&e),
-            E::InvalidRefreshToken(reason) => Self::new(
+            E::InvalidRefreshToken(rejection) => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_refresh_token",
-                format!("{}{}.", reason[..1].to_uppercase(), &reason[1..]),
+                sentence(&rejection.to_string()),
             ),
             E::WrongPassword => Self::new(
                 StatusCode::FORBIDDEN,
@@ -230,15 +236,41 @@ impl From<auth::Error> for ApiError {
                 "You have no active session with this id.",
             ),
             E::Unavailable(cause) => {
-                tracing::error!(error = %cause, "store unavailable");
+                tracing::error!(error = %causes(&cause), "store unavailable");
                 Self::unavailable()
             }
             E::Internal(cause) => {
-                tracing::error!(error = %cause, "internal error");
+                tracing::error!(error = %causes(cause.as_ref()), "internal error");
                 Self::internal()
             }
         }
     }
+}
+
+/// An error and every error under it, for the log: `outer: inner: innermost`.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `text` as a sentence: a capital first letter and a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        format!("{}{}.", first.to_uppercase(), chars.as_str())
+    })
+}
+
+/// Whole seconds for a `Retry-After` header: rounded up, and at least 1, so a client
+/// that waits as told is never early.
+pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// 401 with the RFC 6750 `invalid_token` challenge.
@@ -299,48 +331,36 @@ impl IntoResponse for OAuthError {
     }
 }
 
-impl From<ApiError> for OAuthError {
-    fn from(err: ApiError) -> Self {
-        let retry_after = err.retry_after;
-        let error = Self::from_problem(err);
-        Self {
-            retry_after,
-            ..error
+impl From<auth::Error> for OAuthError {
+    /// A refused grant is RFC 6749's `invalid_grant`; anything else is what the problem
+    /// document would say, in RFC 6749's shape.
+    fn from(err: auth::Error) -> Self {
+        use auth::Error as E;
+        match err {
+            E::InvalidCredentials | E::AccountDisabled | E::InvalidRefreshToken(_) => {
+                let problem = ApiError::from(err);
+                Self::new(StatusCode::BAD_REQUEST, "invalid_grant", problem.detail())
+            }
+            other => Self::from(ApiError::from(other)),
         }
     }
 }
 
-impl OAuthError {
-    fn from_problem(err: ApiError) -> Self {
-        if err.status().is_server_error() {
-            let error = if err.status() == StatusCode::SERVICE_UNAVAILABLE {
-                "temporarily_unavailable"
-            } else {
-                "server_error"
-            };
-            return Self {
-                code: Some(err.code()),
-                ..Self::new(err.status(), error, err.detail())
-            };
-        }
-        match err.code() {
-            "invalid_credentials" => Self::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "Invalid email or password.",
-            ),
-            "account_disabled" | "invalid_refresh_token" => {
-                Self::new(StatusCode::BAD_REQUEST, "invalid_grant", err.detail())
-            }
-            // RFC 6749 has no error for throttling: keep the HTTP status and say why.
-            code @ ("too_many_attempts" | "rate_limited") => Self {
-                code: Some(code),
-                ..Self::new(err.status(), "invalid_request", err.detail())
-            },
-            code => Self {
-                code: Some(code),
-                ..Self::invalid_request(err.detail())
-            },
+impl From<ApiError> for OAuthError {
+    /// Server errors keep their status as `server_error` or `temporarily_unavailable`;
+    /// throttling keeps 429 (RFC 6749 has no error for it); every other refusal is an
+    /// `invalid_request`. Sesame's own `code` says which.
+    fn from(err: ApiError) -> Self {
+        let (status, error) = match err.status {
+            StatusCode::SERVICE_UNAVAILABLE => (err.status, "temporarily_unavailable"),
+            s if s.is_server_error() => (s, "server_error"),
+            StatusCode::TOO_MANY_REQUESTS => (err.status, "invalid_request"),
+            _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+        };
+        Self {
+            code: Some(err.code),
+            retry_after: err.retry_after,
+            ..Self::new(status, error, err.detail)
         }
     }
 }

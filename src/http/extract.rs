@@ -2,17 +2,14 @@
 //! bearer token, the client's address, and the refusal of credentials in the URL.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use super::error::{ApiError, invalid_token};
-use crate::auth::ClientInfo;
-use crate::clock::retry_after_seconds;
-use crate::tokens::AccessClaims;
+use super::error::{ApiError, retry_after_seconds};
+use crate::auth::{Authenticated, ClientInfo};
 
 /// A request body in JSON (`application/json`) or form (`application/x-www-form-urlencoded`)
 /// encoding. Malformed bodies get 400 `malformed_body`, bodies of the wrong shape
@@ -122,8 +119,9 @@ impl<S: Send + Sync> FromRequestParts<S> for NoCredentialsInQuery {
     }
 }
 
-/// The claims of a valid bearer token; a handler that takes one cannot run without it.
-pub struct AuthUser(pub Arc<AccessClaims>);
+/// A valid bearer token whose session is live, with its user: a handler that takes
+/// one cannot run unauthenticated, nor for a session that has ended.
+pub struct AuthUser(pub Authenticated);
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
@@ -156,14 +154,7 @@ impl FromRequestParts<AppState> for AuthUser {
             )
             .challenge("Bearer error=\"invalid_request\""));
         };
-        state
-            .auth
-            .authenticate(token)
-            .map(AuthUser)
-            .map_err(|e| match e {
-                crate::auth::Error::InvalidToken(e) => invalid_token(&e),
-                other => ApiError::from(other),
-            })
+        Ok(Self(state.auth.authenticate(token).await?))
     }
 }
 

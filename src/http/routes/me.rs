@@ -22,12 +22,8 @@ use crate::http::extract::{AuthUser, Body, NoCredentialsInQuery};
         (status = 401, description = "unauthenticated (no token) or invalid_token", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn me(
-    State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
-) -> Result<Response, ApiError> {
-    let user = state.auth.current_user(&claims).await?;
-    Ok(no_store(UserBody::from(user)))
+pub async fn me(AuthUser(who): AuthUser) -> Response {
+    no_store(UserBody::from(who.into_user()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -55,12 +51,12 @@ pub struct PasswordChange {
 pub async fn change_password(
     _: NoCredentialsInQuery,
     State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
+    AuthUser(who): AuthUser,
     Body(change): Body<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     state
         .auth
-        .change_password(&claims, change.current_password, change.new_password)
+        .change_password(&who, change.current_password, change.new_password)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -87,12 +83,12 @@ pub struct PasswordConfirmation {
 pub async fn delete_me(
     _: NoCredentialsInQuery,
     State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
+    AuthUser(who): AuthUser,
     Body(confirmation): Body<PasswordConfirmation>,
 ) -> Result<StatusCode, ApiError> {
     state
         .auth
-        .delete_account(&claims, confirmation.password)
+        .delete_account(&who, confirmation.password)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -51,9 +51,9 @@ pub async fn refresh(
     ))]
 pub async fn logout(
     State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
+    AuthUser(who): AuthUser,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.logout(&claims).await?;
+    state.auth.logout(&who).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -65,9 +65,9 @@ pub async fn logout(
     ))]
 pub async fn logout_all(
     State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
+    AuthUser(who): AuthUser,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.logout_all(&claims).await?;
+    state.auth.logout_all(&who).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -108,12 +108,12 @@ impl SessionBody {
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
+    AuthUser(who): AuthUser,
 ) -> Result<Response, ApiError> {
-    let sessions = state.auth.sessions(&claims).await?;
+    let sessions = state.auth.sessions(&who).await?;
     let body: Vec<SessionBody> = sessions
         .into_iter()
-        .map(|s| SessionBody::new(s, claims.sid))
+        .map(|s| SessionBody::new(s, who.session_id()))
         .collect();
     Ok(no_store(body))
 }
@@ -128,12 +128,12 @@ pub async fn list(
     ))]
 pub async fn end(
     State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
+    AuthUser(who): AuthUser,
     id: Result<Path<Uuid>, axum::extract::rejection::PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Ok(Path(id)) = id else {
         return Err(ApiError::from(crate::auth::Error::SessionNotFound));
     };
-    state.auth.end_session(&claims, id).await?;
+    state.auth.end_session(&who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

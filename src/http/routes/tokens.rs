@@ -61,7 +61,7 @@ pub async fn token(
                 .auth
                 .login(&username, password, client)
                 .await
-                .map_err(|e| OAuthError::from(ApiError::from(e)))?;
+                .map_err(OAuthError::from)?;
             Ok(no_store(TokenResponse::from(pair)))
         }
         "refresh_token" => {
@@ -74,7 +74,7 @@ pub async fn token(
                 .auth
                 .refresh(&refresh_token)
                 .await
-                .map_err(|e| OAuthError::from(ApiError::from(e)))?;
+                .map_err(OAuthError::from)?;
             Ok(no_store(TokenResponse::from(pair)))
         }
         other => Err(OAuthError::new(
