@@ -7,12 +7,12 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, AuthMetrics};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, AppState, IpLimiter, TrustedProxies};
 use crate::password::{HashMetrics, Hasher};
-use crate::store::{self, Store};
+use crate::store::{self, Store, StoredKey};
 use crate::telemetry::Metrics;
 use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
 
@@ -42,9 +42,9 @@ impl Application {
             .clone()
             .unwrap_or_else(|| default_issuer(address));
         let metrics = Metrics::new();
-        let auth = build_auth(&settings, issuer, clock, metrics.hash_metrics())
+        let auth = build_auth(&settings, issuer, clock, hash_metrics(&metrics))
             .await?
-            .with_metrics(metrics.auth_metrics());
+            .with_metrics(auth_metrics(&metrics));
         let state = AppState {
             auth: Arc::new(auth),
             body_limit: settings.body_limit,
@@ -111,6 +111,26 @@ async fn housekeeping(state: AppState) {
     }
 }
 
+/// The hashing pool's instruments, registered once.
+fn hash_metrics(metrics: &Metrics) -> HashMetrics {
+    HashMetrics {
+        queue_depth: metrics.gauge("sesame_hash_queue_depth"),
+        wait_seconds: metrics.histogram("sesame_hash_wait_seconds"),
+        hashes: metrics.counter("sesame_hashes_total", &[]),
+        rejected: metrics.counter("sesame_hash_rejections_total", &[]),
+    }
+}
+
+/// Login outcomes, one counter each.
+fn auth_metrics(metrics: &Metrics) -> AuthMetrics {
+    let login = |outcome| metrics.counter("sesame_logins_total", &[("outcome", outcome)]);
+    AuthMetrics {
+        logins_succeeded: login("succeeded"),
+        logins_failed: login("failed"),
+        logins_throttled: login("throttled"),
+    }
+}
+
 /// `http://HOST:PORT` of the bound address, with `localhost` for a wildcard address.
 fn default_issuer(address: SocketAddr) -> String {
     let host = match address.ip() {
@@ -153,7 +173,7 @@ pub async fn build_auth(
                 .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
             SigningKey::from_secret(secret.trim_ascii())?
         }
-        alg => SigningKey::load_or_create(store.as_ref(), alg, clock.now()).await?,
+        alg => load_or_create_key(store.as_ref(), alg, clock.now()).await?,
     };
     // In HS256 mode tokens must verify with the seed's python-jose call, which
     // refuses an `aud` it was not told to expect.
@@ -174,6 +194,29 @@ pub async fn build_auth(
         settings.lifetimes,
         settings.login_throttle,
     ))
+}
+
+/// The active signing key for `alg` from the store, created there if there is none
+/// yet. Instances starting at the same moment end up with the same key.
+async fn load_or_create_key(
+    store: &dyn Store,
+    alg: JwtAlgorithm,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<SigningKey> {
+    let stored = match store.active_signing_key(alg.as_str()).await? {
+        Some(stored) => stored,
+        None => {
+            let (candidate, pem) = SigningKey::generate(alg)?;
+            let key = StoredKey {
+                kid: candidate.kid().unwrap_or_default().to_owned(),
+                alg: alg.as_str().to_owned(),
+                private_key_pem: pem,
+                created_at: now,
+            };
+            store.insert_signing_key_if_none(&key).await?
+        }
+    };
+    Ok(SigningKey::from_pem(alg, &stored.private_key_pem)?)
 }
 
 async fn shutdown_signal() {

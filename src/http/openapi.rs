@@ -7,11 +7,9 @@ use utoipa::openapi::security::{
 };
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::AppState;
-use super::routes::{accounts, me, ops, sessions, tokens, wellknown};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -56,23 +54,9 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Every route of the table, with `/openapi.json` and the Swagger UI at `/docs`.
 pub fn routes(state: AppState) -> Router {
-    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(accounts::register))
-        .routes(routes!(accounts::login))
-        .routes(routes!(tokens::token))
-        .routes(routes!(me::me, me::delete_me))
-        .routes(routes!(me::change_password))
-        .routes(routes!(sessions::refresh))
-        .routes(routes!(sessions::logout))
-        .routes(routes!(sessions::logout_all))
-        .routes(routes!(sessions::list))
-        .routes(routes!(sessions::end))
-        .routes(routes!(wellknown::jwks))
-        .routes(routes!(wellknown::openid_configuration))
-        .routes(routes!(ops::healthz))
-        .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics))
+    let (router, openapi) = super::routes::table(OpenApiRouter::with_openapi(ApiDoc::openapi()))
         .with_state(state)
         .split_for_parts();
     router.merge(

@@ -5,11 +5,10 @@
 use std::sync::Arc;
 
 use axum::http::Method;
-use metrics::{Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit};
+use metrics::{
+    Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
-
-use crate::auth::AuthMetrics;
-use crate::password::HashMetrics;
 
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
@@ -94,38 +93,24 @@ impl Metrics {
         Key::from_parts(name, labels)
     }
 
-    pub fn hash_metrics(&self) -> HashMetrics {
-        let r = &self.recorder;
-        HashMetrics {
-            queue_depth: r
-                .register_gauge(&Key::from_static_name("sesame_hash_queue_depth"), &METADATA),
-            wait_seconds: r.register_histogram(
-                &Key::from_static_name("sesame_hash_wait_seconds"),
-                &METADATA,
-            ),
-            hashes: r.register_counter(&Key::from_static_name("sesame_hashes_total"), &METADATA),
-            rejected: r.register_counter(
-                &Key::from_static_name("sesame_hash_rejections_total"),
-                &METADATA,
-            ),
-        }
+    /// A counter that the caller increments on its own path (no lookup per event).
+    pub fn counter(&self, name: &'static str, labels: &[(&'static str, &'static str)]) -> Counter {
+        let labels = labels
+            .iter()
+            .map(|&(key, value)| Label::from_static_parts(key, value))
+            .collect();
+        self.recorder
+            .register_counter(&Self::key(name, labels), &METADATA)
     }
 
-    pub fn auth_metrics(&self) -> AuthMetrics {
-        let login = |outcome: &'static str| {
-            self.recorder.register_counter(
-                &Self::key(
-                    "sesame_logins_total",
-                    vec![Label::from_static_parts("outcome", outcome)],
-                ),
-                &METADATA,
-            )
-        };
-        AuthMetrics {
-            logins_succeeded: login("succeeded"),
-            logins_failed: login("failed"),
-            logins_throttled: login("throttled"),
-        }
+    pub fn gauge(&self, name: &'static str) -> Gauge {
+        self.recorder
+            .register_gauge(&Key::from_static_name(name), &METADATA)
+    }
+
+    pub fn histogram(&self, name: &'static str) -> Histogram {
+        self.recorder
+            .register_histogram(&Key::from_static_name(name), &METADATA)
     }
 
     /// Counts one answered request. `route` is the matched route pattern (never the raw

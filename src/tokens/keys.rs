@@ -11,9 +11,6 @@ use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretString};
-use time::OffsetDateTime;
-
-use crate::store::{Store, StoreError, StoredKey};
 
 /// The signing algorithms Sesame offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +71,6 @@ pub enum KeyError {
     Invalid(#[from] jsonwebtoken::errors::Error),
     #[error("the HS256 secret must be at least 32 bytes")]
     SecretTooShort,
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// A key ready to sign, with what verifiers need to check its signatures.
@@ -89,28 +84,15 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    /// The active key for `alg` from the store, created there if there is none yet.
-    /// Instances starting at the same moment end up with the same key.
-    pub async fn load_or_create(
-        store: &dyn Store,
-        alg: JwtAlgorithm,
-        now: OffsetDateTime,
-    ) -> Result<Self, KeyError> {
-        let stored = match store.active_signing_key(alg.as_str()).await? {
-            Some(stored) => stored,
-            None => {
-                let pem = generate_pkcs8_pem(alg)?;
-                let candidate = Self::from_pem(alg, &pem)?;
-                let stored = StoredKey {
-                    kid: candidate.kid.clone().unwrap_or_default(),
-                    alg: alg.as_str().to_owned(),
-                    private_key_pem: pem,
-                    created_at: now,
-                };
-                store.insert_signing_key_if_none(&stored).await?
-            }
-        };
-        Self::from_pem(alg, &stored.private_key_pem)
+    /// A new key for `alg`, with its private key as PKCS#8 PEM (what the store keeps).
+    pub fn generate(alg: JwtAlgorithm) -> Result<(Self, SecretString), KeyError> {
+        let pem = generate_pkcs8_pem(alg)?;
+        Ok((Self::from_pem(alg, &pem)?, pem))
+    }
+
+    /// The key's id (its RFC 7638 thumbprint); `None` for a shared HS256 secret.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
     }
 
     /// A key from a shared secret, for HS256 compatibility with existing verifiers.
@@ -127,7 +109,8 @@ impl SigningKey {
         })
     }
 
-    fn from_pem(alg: JwtAlgorithm, pem: &SecretString) -> Result<Self, KeyError> {
+    /// The key for `alg` from its PKCS#8 PEM.
+    pub fn from_pem(alg: JwtAlgorithm, pem: &SecretString) -> Result<Self, KeyError> {
         let pem = pem.expose_secret().as_bytes();
         let encoding = match alg {
             JwtAlgorithm::Es256 => EncodingKey::from_ec_pem(pem)?,

@@ -16,8 +16,33 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
 use crate::auth::TokenPair;
 use crate::store::User;
+
+/// The route table: every endpoint with its handler (and, through the handler's
+/// `#[utoipa::path]`, its place in the OpenAPI document).
+pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::login))
+        .routes(routes!(tokens::token))
+        .routes(routes!(me::me, me::delete_me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(sessions::refresh))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::logout_all))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::end))
+        .routes(routes!(wellknown::jwks))
+        .routes(routes!(wellknown::openid_configuration))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+}
 
 /// A user, as every endpoint shows one.
 #[derive(Debug, Serialize, ToSchema)]
