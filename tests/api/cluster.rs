@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
-use serde_json::{Value, json};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
 
+use super::client::field;
 use super::helpers::TestDatabase;
-use super::process::any_pool;
-use super::server::{BIN, Server, jwks, login, me, post, register};
+use super::server::any_pool;
+use super::server::{BIN, Server};
 
 fn start_pair(database: &str, extra: &'static [&'static str]) -> (Server, Server) {
     let a = {
@@ -29,7 +30,7 @@ async fn two_instances_starting_together_share_one_signing_key() {
     // Both migrate and look for a key at the same moment on an empty store.
     let (a, b) = start_pair(&db.url, &[]);
 
-    assert_eq!(jwks(&a).await, jwks(&b).await);
+    assert_eq!(a.jwks().await, b.jwks().await);
     let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys")
         .fetch_one(&any_pool(&db.url).await)
         .await
@@ -44,56 +45,50 @@ async fn instances_share_users_tokens_and_reuse_detection() {
     let db = TestDatabase::new().await;
     let (a, b) = start_pair(&db.url, &["--refresh-reuse-grace", "0"]);
 
-    register(&a, "ada@example.com").await;
-    let on_b = login(&b, "ada@example.com").await;
-    let on_a = login(&a, "ada@example.com").await;
+    a.registered("ada@example.com").await;
+    let on_b = b.logged_in("ada@example.com").await;
+    let on_a = a.logged_in("ada@example.com").await;
     assert_eq!(
-        me(&b, on_a["access_token"].as_str().unwrap()).await,
+        b.me(on_a["access_token"].as_str().unwrap()).await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        me(&a, on_b["access_token"].as_str().unwrap()).await,
+        a.me(on_b["access_token"].as_str().unwrap()).await.status(),
         StatusCode::OK
     );
 
-    let refresh = |server: &Server, tokens: &Value| {
-        post(
-            format!("{}/refresh", server.address),
-            json!({"refresh_token": tokens["refresh_token"]}),
-        )
-    };
-    let rotated = refresh(&a, &on_a).await;
+    let rotated = a.refresh(field(&on_a, "refresh_token")).await;
     assert_eq!(rotated.status(), StatusCode::OK);
     let rotated: Value = rotated.json().await.unwrap();
     // The replay reaches the other instance: still detected, the session still ends.
-    assert_eq!(refresh(&b, &on_a).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        refresh(&a, &rotated).await.status(),
+        b.refresh(field(&on_a, "refresh_token")).await.status(),
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        me(&a, rotated["access_token"].as_str().unwrap()).await,
+        a.refresh(field(&rotated, "refresh_token")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        a.me(rotated["access_token"].as_str().unwrap())
+            .await
+            .status(),
         StatusCode::UNAUTHORIZED
     );
     // The other login is another session, untouched.
     assert_eq!(
-        me(&a, on_b["access_token"].as_str().unwrap()).await,
+        a.me(on_b["access_token"].as_str().unwrap()).await.status(),
         StatusCode::OK
     );
 
     // Logout through B: at once on B; on A, which confirmed the session a moment ago,
     // within the session-check bound (--session-check-ms, 1 s by default).
     let token = on_b["access_token"].as_str().unwrap();
-    let logout = reqwest::Client::new()
-        .post(format!("{}/logout", b.address))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let logout = b.bearer(Method::POST, "/logout", token).await;
     let ended = std::time::Instant::now();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    assert_eq!(me(&b, token).await, StatusCode::UNAUTHORIZED);
-    while me(&a, token).await == StatusCode::OK {
+    assert_eq!(b.me(token).await.status(), StatusCode::UNAUTHORIZED);
+    while a.me(token).await.status() == StatusCode::OK {
         assert!(
             ended.elapsed() < Duration::from_millis(1500),
             "A still accepts the token"
@@ -102,7 +97,7 @@ async fn instances_share_users_tokens_and_reuse_detection() {
     }
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
-        me(&a, token).await,
+        a.me(token).await.status(),
         StatusCode::UNAUTHORIZED,
         "and for good"
     );

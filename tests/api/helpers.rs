@@ -1,5 +1,5 @@
 //! `spawn_app()`: a real Sesame on port 0 with a fresh store, a manual clock and cheap
-//! (but real) Argon2id parameters; `TestApp` has request helpers.
+//! (but real) Argon2id parameters; `TestApp` makes its requests through [`Client`].
 //!
 //! The backend follows the test binary: `api` uses a fresh SQLite file per test,
 //! `api_postgres` a fresh PostgreSQL database per test (created on the server named by
@@ -9,17 +9,18 @@
 use std::sync::Arc;
 
 use reqwest::{Response, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sesame::app::Application;
 use sesame::clock::ManualClock;
 use sesame::config::{Overrides, Settings};
 use time::OffsetDateTime;
 
+use super::client::Client;
+
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+    pub api: Client,
     pub clock: Arc<ManualClock>,
     pub database_url: String,
     // Dropped last: the store lives in it.
@@ -137,81 +138,27 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Overrides)) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
-        address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        api: Client::new(address),
         clock,
         database_url,
         _database: database,
     }
 }
 
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.api
+    }
+}
+
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
-    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn post_form(&self, path: &str, body: &str) -> Response {
-        self.client
-            .post(self.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.unwrap()
-    }
-
-    pub async fn register(&self, email: &str, password: &str) -> Response {
-        self.post_json("/register", &json!({"email": email, "password": password}))
-            .await
-    }
-
-    pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post_json("/login", &json!({"email": email, "password": password}))
-            .await
-    }
-
-    /// Registers `email` with [`PASSWORD`] and logs in; returns the token response.
-    pub async fn signed_up(&self, email: &str) -> Value {
-        assert_eq!(
-            self.register(email, PASSWORD).await.status(),
-            StatusCode::CREATED
-        );
-        let response = self.login(email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
-    }
-
-    pub async fn me(&self, token: &str) -> Response {
-        self.client
-            .get(self.url("/me"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
     /// A direct connection to the test's store, for arranging what no endpoint does
     /// (disabling an account) and for checking what was written. Queries written for it
     /// run on both backends: `$1` placeholders, `TRUE`, no backend-only functions.
     pub async fn db(&self) -> sqlx::AnyPool {
-        sqlx::any::install_default_drivers();
-        sqlx::AnyPool::connect(&self.database_url).await.unwrap()
+        super::server::any_pool(&self.database_url).await
     }
 }
 
@@ -230,4 +177,17 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
         "{body}"
     );
     body
+}
+
+/// The `sid` claim of an access token (its session id), read without verification.
+pub fn sid(access_token: &str) -> String {
+    use base64::Engine;
+    let payload = access_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
 }

@@ -5,12 +5,13 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::helpers::{PASSWORD, TestApp, assert_problem, spawn_app_with};
-use super::sessions::bearer;
 
 /// The session list, as the user of `tokens` sees it.
 async fn sessions(app: &TestApp, tokens: &Value) -> Value {
     let access = tokens["access_token"].as_str().unwrap();
-    let response = bearer(app, reqwest::Method::GET, "/me/sessions", access).await;
+    let response = app
+        .bearer(reqwest::Method::GET, "/me/sessions", access)
+        .await;
     response.json().await.unwrap()
 }
 

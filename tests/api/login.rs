@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::helpers::{PASSWORD, TestApp, assert_problem, spawn_app};
+use super::server::{CHEAP_HASH, sesame};
 
 /// Made by the seed's own stack (passlib 1.7.4 with bcrypt 4.0.1) for "seed user password".
 const PASSLIB_2B_COST12: &str = "$2b$12$4onKSiHYbS0ET6GrdCHi6elVj8YAKNdsPRdSKXuGQ.dbWtN6eRo02";
@@ -21,13 +22,10 @@ pub fn import_users(app: &TestApp, users: &[(&str, &str)]) -> std::process::Outp
         let line = serde_json::json!({"email": email, "password_hash": hash});
         writeln!(file, "{line}").unwrap();
     }
-    std::process::Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .args(["user", "import"])
-        .arg(file.path())
-        .args(["--database", &app.database_url])
-        .args(["--hash-memory-kib", "64", "--hash-iterations", "1"])
-        .output()
-        .unwrap()
+    let path = file.path().to_str().unwrap();
+    let mut args = vec!["user", "import", path, "--database", &app.database_url];
+    args.extend(CHEAP_HASH);
+    sesame(&args, None)
 }
 
 async fn stored_hash(app: &TestApp, email: &str) -> String {

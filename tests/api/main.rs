@@ -2,6 +2,7 @@
 //! server with its own fresh store.
 #![allow(clippy::unwrap_used)]
 
+mod client;
 mod helpers;
 
 mod bodies;
@@ -12,6 +13,8 @@ mod limits;
 mod login;
 mod me;
 mod process;
+mod readme;
+mod refresh;
 mod register;
 mod server;
 mod sessions;

@@ -1,33 +1,33 @@
 //! The real binary: restarts, signals, logs and the command line.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use super::client::field;
 use super::helpers::{PASSWORD, TestDatabase};
-use super::server::{BIN, CHEAP_HASH, Server, jwks, login, me, post, register};
+use super::server::{CHEAP_HASH, Server, any_pool, sesame};
 
 #[tokio::test]
 async fn a_token_issued_before_a_restart_verifies_after_it() {
     let db = TestDatabase::new().await;
     let first = Server::start(&db.url);
-    register(&first, "ada@example.com").await;
-    let tokens = login(&first, "ada@example.com").await;
-    let keys_before = jwks(&first).await;
+    first.registered("ada@example.com").await;
+    let tokens = first.logged_in("ada@example.com").await;
+    let keys_before = first.jwks().await;
     let (status, _) = first.stop();
     assert!(status.success(), "SIGTERM exits cleanly: {status}");
 
     let second = Server::start(&db.url);
     assert_eq!(
-        jwks(&second).await,
+        second.jwks().await,
         keys_before,
         "the key is kept in the store"
     );
     let token = tokens["access_token"].as_str().unwrap();
-    assert_eq!(me(&second, token).await, StatusCode::OK);
+    assert_eq!(second.me(token).await.status(), StatusCode::OK);
     second.stop();
 }
 
@@ -36,27 +36,29 @@ async fn refresh_token_reuse_is_detected_across_a_restart() {
     let db = TestDatabase::new().await;
     let no_grace = ["--refresh-reuse-grace", "0"];
     let first = Server::start_with(&db.url, &no_grace);
-    register(&first, "ada@example.com").await;
-    let original = login(&first, "ada@example.com").await;
-    let refresh = |server: &Server, token: &Value| {
-        post(
-            format!("{}/refresh", server.address),
-            json!({"refresh_token": token["refresh_token"]}),
-        )
-    };
-    let rotated: Value = refresh(&first, &original).await.json().await.unwrap();
+    first.registered("ada@example.com").await;
+    let original = first.logged_in("ada@example.com").await;
+    let rotated: Value = first
+        .refresh(field(&original, "refresh_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(first.stop().0.success());
 
     let second = Server::start_with(&db.url, &no_grace);
-    let replay = refresh(&second, &original).await;
+    let replay = second.refresh(field(&original, "refresh_token")).await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
     // The replay ended the session: the token it had rotated into is dead too.
     assert_eq!(
-        refresh(&second, &rotated).await.status(),
+        second
+            .refresh(field(&rotated, "refresh_token"))
+            .await
+            .status(),
         StatusCode::UNAUTHORIZED
     );
     let token = rotated["access_token"].as_str().unwrap();
-    assert_eq!(me(&second, token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(second.me(token).await.status(), StatusCode::UNAUTHORIZED);
     second.stop();
 }
 
@@ -66,7 +68,7 @@ async fn sigterm_lets_an_in_flight_request_finish() {
 
     let db = TestDatabase::new().await;
     let server = Server::start(&db.url);
-    register(&server, "ada@example.com").await;
+    server.registered("ada@example.com").await;
     let body = json!({"email": "ada@example.com", "password": PASSWORD}).to_string();
     let (head, tail) = body.split_at(10);
     let mut stream = tokio::net::TcpStream::connect(server.address.trim_start_matches("http://"))
@@ -106,11 +108,11 @@ async fn logs_never_contain_passwords_tokens_or_hashes() {
     let server = Server::start(&db.url);
     let client = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", server.address);
-    register(&server, "ada@example.com").await;
-    let tokens = login(&server, "ada@example.com").await;
+    server.registered("ada@example.com").await;
+    let tokens = server.logged_in("ada@example.com").await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-    assert_eq!(me(&server, &access).await, StatusCode::OK);
+    assert_eq!(server.me(&access).await.status(), StatusCode::OK);
     client
         .post(url("/token"))
         .form(&[
@@ -121,16 +123,8 @@ async fn logs_never_contain_passwords_tokens_or_hashes() {
         .send()
         .await
         .unwrap();
-    post(
-        url("/login"),
-        json!({"email": "ada@example.com", "password": "wrong password 1"}),
-    )
-    .await;
-    post(
-        url("/register"),
-        json!({"email": "b@example.com", "password": "password123"}),
-    )
-    .await;
+    server.login("ada@example.com", "wrong password 1").await;
+    server.register("b@example.com", "password123").await;
     client
         .post(url("/login?password=query-secret-123"))
         .send()
@@ -182,22 +176,6 @@ async fn logs_never_contain_passwords_tokens_or_hashes() {
     }
 }
 
-pub(super) fn sesame(args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
 #[tokio::test]
 async fn user_create_reads_the_password_from_stdin() {
     let db = TestDatabase::new().await;
@@ -219,7 +197,7 @@ async fn user_create_reads_the_password_from_stdin() {
     assert!(String::from_utf8_lossy(&weak.stderr).contains("most commonly used"));
 
     let server = Server::start(&db.url);
-    login(&server, "ada@example.com").await;
+    server.logged_in("ada@example.com").await;
     server.stop();
 }
 
@@ -270,11 +248,6 @@ async fn migrate_creates_the_schema_and_exits() {
     assert_eq!(users, 0);
 }
 
-pub(super) async fn any_pool(url: &str) -> sqlx::AnyPool {
-    sqlx::any::install_default_drivers();
-    sqlx::AnyPool::connect(url).await.unwrap()
-}
-
 #[tokio::test]
 async fn users_move_between_stores_with_export_and_import() {
     // From an embedded SQLite store to this suite's backend (PostgreSQL in api_postgres).
@@ -298,7 +271,7 @@ async fn users_move_between_stores_with_export_and_import() {
     assert!(String::from_utf8_lossy(&imported.stdout).contains("imported 2"));
 
     let server = Server::start(&target.url);
-    login(&server, "ada@example.com").await;
-    login(&server, "bob@example.com").await;
+    server.logged_in("ada@example.com").await;
+    server.logged_in("bob@example.com").await;
     server.stop();
 }

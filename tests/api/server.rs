@@ -1,15 +1,14 @@
 //! The real binary as a child process: `Server` starts `sesame serve` on port 0 with
-//! JSON logs and stops it with SIGTERM; small request helpers go with it.
+//! JSON logs and stops it with SIGTERM; requests go through its [`Client`].
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::helpers::PASSWORD;
+use super::client::Client;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_sesame");
 pub const ISSUER: &str = "https://auth.example.com";
@@ -17,7 +16,7 @@ pub const CHEAP_HASH: [&str; 4] = ["--hash-memory-kib", "64", "--hash-iterations
 
 pub struct Server {
     pub child: Child,
-    pub address: String,
+    api: Client,
     logs: Arc<Mutex<Vec<String>>>,
     reader: std::thread::JoinHandle<()>,
 }
@@ -68,7 +67,7 @@ impl Server {
         };
         Self {
             child,
-            address: format!("http://{address}"),
+            api: Client::new(format!("http://{address}")),
             logs,
             reader,
         }
@@ -89,49 +88,33 @@ impl Server {
     }
 }
 
-pub async fn post(url: String, body: Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+impl std::ops::Deref for Server {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.api
+    }
 }
 
-pub async fn login(server: &Server, email: &str) -> Value {
-    let response = post(
-        format!("{}/login", server.address),
-        json!({"email": email, "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
+/// Runs the binary with `args` and `stdin`, to completion.
+pub fn sesame(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
 }
 
-pub async fn me(server: &Server, token: &str) -> StatusCode {
-    reqwest::Client::new()
-        .get(format!("{}/me", server.address))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
-pub async fn register(server: &Server, email: &str) {
-    let response = post(
-        format!("{}/register", server.address),
-        json!({"email": email, "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-}
-
-pub async fn jwks(server: &Server) -> String {
-    reqwest::get(format!("{}/.well-known/jwks.json", server.address))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+/// A connection to a test store by URL, on either backend.
+pub async fn any_pool(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url).await.unwrap()
 }

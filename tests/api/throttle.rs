@@ -6,8 +6,7 @@ use serde_json::Value;
 use time::Duration;
 
 use super::helpers::{PASSWORD, TestApp, TestDatabase, assert_problem, spawn_app_with};
-use super::server::{Server, post, register};
-use super::sessions::bearer_json;
+use super::server::Server;
 
 /// Five failures lock the email for a minute (delays of 1 and 2 s after the 3rd and 4th).
 async fn app() -> TestApp {
@@ -160,23 +159,20 @@ async fn a_restart_does_not_reset_the_count() {
     let db = TestDatabase::new().await;
     let limits = ["--login-max-failures", "3", "--login-lockout", "600"];
     let first = Server::start_with(&db.url, &limits);
-    register(&first, "ada@example.com").await;
-    let login = |server: &Server, password: &str| {
-        post(
-            format!("{}/login", server.address),
-            serde_json::json!({"email": "ada@example.com", "password": password}),
-        )
-    };
+    first.registered("ada@example.com").await;
     for _ in 0..3 {
         assert_eq!(
-            login(&first, "not the password").await.status(),
+            first
+                .login("ada@example.com", "not the password")
+                .await
+                .status(),
             StatusCode::UNAUTHORIZED
         );
     }
     first.stop();
 
     let second = Server::start_with(&db.url, &limits);
-    let response = login(&second, PASSWORD).await;
+    let response = second.login("ada@example.com", PASSWORD).await;
     assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
     second.stop();
 }
@@ -219,14 +215,13 @@ async fn a_stolen_access_token_is_no_way_around_the_throttle() {
     let app = app().await;
     let tokens = app.signed_up("ada@example.com").await;
     let access = tokens["access_token"].as_str().unwrap();
+    let app = &app;
     let change = |current: &str| {
-        bearer_json(
-            &app,
-            reqwest::Method::POST,
-            "/me/password",
-            access,
-            serde_json::json!({"current_password": current, "new_password": "a brand new passphrase"}),
-        )
+        let body = serde_json::json!({"current_password": current, "new_password": "a brand new passphrase"});
+        async move {
+            app.bearer_json(reqwest::Method::POST, "/me/password", access, &body)
+                .await
+        }
     };
     for _ in 0..3 {
         assert_problem(
@@ -244,6 +239,6 @@ async fn a_stolen_access_token_is_no_way_around_the_throttle() {
     app.clock.advance(Duration::seconds(1));
     assert_eq!(change(PASSWORD).await.status(), StatusCode::NO_CONTENT);
     for _ in 0..3 {
-        failed(&app, "ada@example.com").await;
+        failed(app, "ada@example.com").await;
     }
 }

@@ -3,6 +3,9 @@
 //! after another: no other test shares the CPU with them) and take turns within it.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../api/client.rs"]
+#[allow(dead_code)]
+mod client;
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
