@@ -4,6 +4,7 @@ mod client_ip;
 pub mod error;
 pub mod extract;
 mod middleware;
+pub mod oauth;
 mod openapi;
 mod rate_limit;
 pub mod routes;

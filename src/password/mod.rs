@@ -5,6 +5,7 @@ mod calibrate;
 mod hasher;
 mod imported;
 mod policy;
+mod worker;
 
 pub use admission::{HashMetrics, Overloaded, PoolSettings};
 pub use calibrate::{Calibration, calibrate};

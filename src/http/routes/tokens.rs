@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 
 use super::{TokenResponse, no_store};
 use crate::http::AppState;
-use crate::http::error::{ApiError, OAuthError};
+use crate::http::error::ApiError;
 use crate::http::extract::{Body, Client, NoCredentialsInQuery, WithinRateLimit};
+use crate::http::oauth::OAuthError;
 
 /// RFC 6749 §4.3 (password) or §6 (refresh_token) token request. Unknown parameters are ignored, as §3.2 asks.
 #[derive(Deserialize, ToSchema)]
