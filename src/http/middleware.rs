@@ -11,7 +11,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, method_label};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -54,13 +54,29 @@ pub async fn observe(State(metrics): State<Metrics>, mut request: Request, next:
     let _entered = span.enter();
     tracing::info!(
         target: "sesame::access",
-        method = %method,
-        path = %uri.path(),
+        method = method_label(&method),
+        route,
+        path = bounded(uri.path()),
         status,
         latency_ms = elapsed * 1000.0,
         "request"
     );
     response
+}
+
+/// The longest path written to the access log; a longer one is cut (a client chooses
+/// its path, and one log line per request must stay small).
+const MAX_LOGGED_PATH: usize = 256;
+
+fn bounded(path: &str) -> &str {
+    if path.len() <= MAX_LOGGED_PATH {
+        return path;
+    }
+    let mut end = MAX_LOGGED_PATH;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
 }
 
 /// Error statuses that arrive with no body (unknown path, wrong method, timeout, a

@@ -114,12 +114,13 @@ impl Metrics {
     }
 
     /// Counts one answered request. `route` is the matched route pattern (never the raw
-    /// path, which would make a series per user id).
+    /// path, which would make a series per user id, or per invented path) or
+    /// `unmatched`; the method is one of a closed set ([`method_label`]).
     pub fn request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
         let labels = |with_status: bool| {
             let mut labels = vec![
                 Label::new("route", route.to_owned()),
-                Label::new("method", method.as_str().to_owned()),
+                Label::from_static_parts("method", method_label(method)),
             ];
             if with_status {
                 labels.push(Label::new("status", status.to_string()));
@@ -155,5 +156,22 @@ impl Metrics {
     /// samples do not pile up between scrapes.
     pub fn upkeep(&self) {
         self.recorder.handle().run_upkeep();
+    }
+}
+
+/// The method as a label from a closed set: HTTP lets a client invent any method name
+/// (of any length), and each new label value would be a new series kept forever.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
     }
 }

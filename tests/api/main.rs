@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod client;
+mod hardening;
 mod helpers;
 
 mod bodies;
