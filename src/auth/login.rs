@@ -4,7 +4,7 @@ use uuid::Uuid;
 use super::throttle::email_key;
 use super::{Auth, ClientInfo, Error, TokenPair};
 use crate::password::Verdict;
-use crate::store::{NewSession, Rehash};
+use crate::store::{NewSession, StoreError};
 use crate::tokens::RefreshToken;
 
 impl Auth {
@@ -60,13 +60,19 @@ impl Auth {
             ip: client.ip.map(|ip| ip.to_string()),
             refresh_token_hash: refresh.digest(),
             refresh_expires_at: now + self.lifetimes.refresh_token.min(self.lifetimes.session),
-            rehash: upgraded.map(|new_hash| Rehash {
-                previous_hash,
-                new_hash,
-            }),
+            verified_hash: previous_hash,
+            rehash: upgraded,
             throttle_key,
         };
-        self.store.record_login(&session).await?;
+        match self.store.record_login(&session).await {
+            Ok(()) => {}
+            // The password changed while this login checked the old one.
+            Err(StoreError::CredentialChanged) => {
+                self.metrics.logins_failed.increment(1);
+                return Err(Error::InvalidCredentials);
+            }
+            Err(e) => return Err(e.into()),
+        }
         let access = self.tokens.issue(user.id, &user.email, session.id, now)?;
         self.metrics.logins_succeeded.increment(1);
         Ok(TokenPair {

@@ -17,6 +17,10 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL: {0}")]
     UnsupportedUrl(String),
+    /// The password hash a login verified is no longer the user's: the password was
+    /// changed (or the user deleted) while the login checked it.
+    #[error("the credential changed during the login")]
+    CredentialChanged,
     /// A row that the transaction itself wrote or locked is not there.
     #[error("inconsistent store: {0}")]
     Inconsistent(&'static str),

@@ -27,7 +27,7 @@ use async_trait::async_trait;
 pub use error::StoreError;
 pub use keys::{KeyStore, StoredKey};
 pub use rotation::{Rotation, RotationPolicy};
-pub use sessions::{EndReason, NewRefreshToken, NewSession, Rehash, SessionInfo, SessionStore};
+pub use sessions::{EndReason, NewRefreshToken, NewSession, SessionInfo, SessionStore};
 pub use throttle::{Attempt, LoginThrottle, ThrottleStore};
 pub use users::{Credentials, NewUser, User, UserStore};
 

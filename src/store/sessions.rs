@@ -19,17 +19,14 @@ pub struct NewSession {
     /// SHA-256 of the first refresh token of the session's family.
     pub refresh_token_hash: Vec<u8>,
     pub refresh_expires_at: OffsetDateTime,
-    /// A new hash of the password, when the stored one used outdated parameters.
-    /// Replaces `previous_hash` only if that is still what the store holds.
-    pub rehash: Option<Rehash>,
+    /// The stored hash the password was checked against. The session is created only
+    /// if it is still the user's hash: a login that verified a password changed (or
+    /// reset) meanwhile opens nothing ([`StoreError::CredentialChanged`]).
+    pub verified_hash: SecretString,
+    /// A new hash of the same password, when the stored one used outdated parameters.
+    pub rehash: Option<SecretString>,
     /// The login-throttle key whose failure count the login clears.
     pub throttle_key: Vec<u8>,
-}
-
-#[derive(Debug)]
-pub struct Rehash {
-    pub previous_hash: SecretString,
-    pub new_hash: SecretString,
 }
 
 /// A refresh token to store: its digest and when it stops being accepted.
@@ -75,9 +72,9 @@ pub struct SessionInfo {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Records a successful login: creates the session with its first refresh token,
-    /// stamps the user's last login, stores an upgraded hash and clears the login
-    /// throttle's count, all or nothing.
+    /// Records a successful login: checks that the verified hash is still the user's,
+    /// creates the session with its first refresh token, stamps the user's last login,
+    /// stores an upgraded hash and clears the login throttle's count, all or nothing.
     async fn record_login(&self, session: &NewSession) -> Result<(), StoreError>;
 
     /// Exchanges the refresh token whose digest is `presented` for `next`, atomically:

@@ -3,7 +3,8 @@
 
 use reqwest::{Method, StatusCode};
 
-use super::helpers::{TestDatabase, spawn_app};
+use super::helpers::{PASSWORD, TestDatabase, assert_problem, spawn_app};
+use super::login::import_users;
 use super::server::Server;
 
 /// A method name no standard has, 10 KB long, different each time.
@@ -51,4 +52,47 @@ async fn the_access_log_never_writes_an_unbounded_method_or_path() {
         assert!(line.len() < 2_048, "a log line of {} bytes", line.len());
         assert!(!line.contains("MMMM"), "{line}");
     }
+}
+
+/// An Argon2id hash of `password` that takes a good while to check (imported hashes
+/// are checked with their own parameters).
+fn slow_hash(password: &str) -> String {
+    use argon2::password_hash::PasswordHasher;
+    let params = argon2::Params::new(32 * 1024, 16, 1, None).unwrap();
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(password.as_bytes())
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_login_that_verified_a_password_changed_meanwhile_opens_no_session() {
+    let app = spawn_app().await;
+    let email = "ada@example.com";
+    let output = import_users(&app, &[(email, &slow_hash(PASSWORD))]);
+    assert!(output.status.success());
+    let db = app.db().await;
+    let changed = slow_hash("a brand new passphrase");
+
+    let started = std::time::Instant::now();
+    let (response, ()) = tokio::join!(app.login(email, PASSWORD), async {
+        // While the login checks the old hash, a password change commits.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE email_normalized = $2")
+            .bind(&changed)
+            .bind(email)
+            .execute(&db)
+            .await
+            .unwrap();
+    });
+    let took = started.elapsed();
+    assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0, "the login took {took:?}");
+    // Positive control: the new password works.
+    let response = app.login(email, "a brand new passphrase").await;
+    assert_eq!(response.status(), StatusCode::OK);
 }

@@ -31,10 +31,13 @@ const INSERT_SESSION: &str =
 const INSERT_REFRESH: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5)";
-const STAMP_LOGIN: &str = "UPDATE users SET last_login_at = $2 WHERE id = $1";
-// Compare-and-set: a password changed meanwhile is never overwritten.
-const REHASH: &str = "UPDATE users SET password_hash = $3, updated_at = $4
-     WHERE id = $1 AND password_hash = $2";
+// Compare-and-set, first in the login's transaction: it locks the user's row (on
+// SQLite, the database) and proves the verified hash is still the stored one, so a
+// password change either commits before (and the login opens nothing) or after (and
+// ends the new session with the others).
+const STAMP_LOGIN: &str =
+    "UPDATE users SET last_login_at = $2 WHERE id = $1 AND password_hash = $3";
+const REHASH: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
 const CLEAR_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
 const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1";
 const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1";
@@ -70,6 +73,19 @@ fn refresh_state(row: &impl Row) -> Result<(Uuid, User, RefreshState), StoreErro
 impl<E: Engine> SessionStore for E {
     async fn record_login(&self, session: &NewSession) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
+        let (user_id, now) = (session.user_id, session.created_at);
+        let verified = session.verified_hash.expose_secret();
+        let stamped = tx
+            .execute(STAMP_LOGIN, &[user_id.into(), now.into(), verified.into()])
+            .await?;
+        if stamped == 0 {
+            return Err(StoreError::CredentialChanged);
+        }
+        if let Some(rehash) = &session.rehash {
+            let new = rehash.expose_secret();
+            tx.execute(REHASH, &[user_id.into(), new.into(), now.into()])
+                .await?;
+        }
         let user_agent = session.user_agent.as_deref();
         tx.execute(
             INSERT_SESSION,
@@ -94,18 +110,6 @@ impl<E: Engine> SessionStore for E {
             ],
         )
         .await?;
-        let (user_id, now) = (session.user_id, session.created_at);
-        tx.execute(STAMP_LOGIN, &[user_id.into(), now.into()])
-            .await?;
-        if let Some(rehash) = &session.rehash {
-            let previous = rehash.previous_hash.expose_secret();
-            let new = rehash.new_hash.expose_secret();
-            tx.execute(
-                REHASH,
-                &[user_id.into(), previous.into(), new.into(), now.into()],
-            )
-            .await?;
-        }
         let key = session.throttle_key.as_slice();
         tx.execute(CLEAR_FAILURES, &[key.into()]).await?;
         Ok(tx.commit().await?)
