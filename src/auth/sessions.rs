@@ -2,6 +2,8 @@
 //! password change and account deletion. Every use case here but `refresh` takes an
 //! [`Authenticated`]: the session was checked before it was called.
 
+use std::net::IpAddr;
+
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
@@ -103,10 +105,11 @@ impl Auth {
         who: &Authenticated,
         current: SecretString,
         new: SecretString,
+        client: Option<IpAddr>,
     ) -> Result<(), Error> {
-        let user = self.confirm_password(who, current).await?;
+        let user = self.confirm_password(who, current, client).await?;
         let new = validate_new(&new, &user.email)?;
-        let hash = self.hasher.hash(new, None).await?;
+        let hash = self.hasher.hash(new, client).await?;
         self.store
             .change_password(user.id, &hash, who.session_id(), self.clock.now())
             .await?;
@@ -120,22 +123,26 @@ impl Auth {
         &self,
         who: &Authenticated,
         password: SecretString,
+        client: Option<IpAddr>,
     ) -> Result<(), Error> {
-        let user = self.confirm_password(who, password).await?;
+        let user = self.confirm_password(who, password, client).await?;
         self.store.delete_user(user.id).await?;
         self.cache.forget_sessions();
         Ok(())
     }
 
-    /// Checks the password of the token's user. Wrong guesses count against the same
-    /// failure counter as logins: a stolen access token is no way around the throttle.
+    /// Checks the password of the token's user. It takes a place in the hashing queue
+    /// as `client`, like a login (one address cannot fill the queue through this door),
+    /// and wrong guesses count against the same failure counter as logins: a stolen
+    /// access token is no way around the throttle.
     async fn confirm_password<'a>(
         &self,
         who: &'a Authenticated,
         password: SecretString,
+        client: Option<IpAddr>,
     ) -> Result<&'a User, Error> {
         let user = who.user();
-        let reservation = self.hasher.reserve(None)?;
+        let reservation = self.hasher.reserve(client)?;
         let (_, throttle_key) = email_key(&user.email);
         self.claim_attempt(&throttle_key).await?;
         let stored = self.store.password_hash(user.id).await?;

@@ -164,8 +164,9 @@ fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
     Some(state.proxies.client(peer.ip(), &parts.headers))
 }
 
-/// Proof that the client's address is within its request rate on the credential
-/// endpoints; otherwise 429 `rate_limited` with `Retry-After`.
+/// Proof that the client's address is within its request rate on the endpoints that
+/// check a password or exchange a refresh token; otherwise 429 `rate_limited` with
+/// `Retry-After`.
 pub struct WithinRateLimit;
 
 impl FromRequestParts<AppState> for WithinRateLimit {

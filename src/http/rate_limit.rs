@@ -9,6 +9,8 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::net::client_prefix;
+
 pub struct IpLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
@@ -24,10 +26,11 @@ impl IpLimiter {
         }
     }
 
-    /// Takes one request from `ip`'s bucket, or says how long until there is one.
+    /// Takes one request from the bucket of `ip`'s client (an IPv6 client is its /64),
+    /// or says how long until there is one.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         self.limiter
-            .check_key(&ip)
+            .check_key(&client_prefix(ip))
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 

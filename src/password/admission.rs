@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use metrics::{Counter, Gauge, Histogram};
 
+use crate::net::client_prefix;
+
 /// How much hashing the pool admits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSettings {
@@ -127,6 +129,7 @@ impl Queue {
     }
 
     pub(super) fn admit(self: &Arc<Self>, client: Option<IpAddr>) -> Result<Ticket, Overloaded> {
+        let client = client.map(client_prefix);
         let ahead = self.pending.fetch_add(1, Ordering::SeqCst);
         let average = self.average();
         let wait = self.wait_behind(ahead, average);

@@ -2,8 +2,10 @@
 //! the code before its fix.
 
 use reqwest::{Method, StatusCode};
+use serde_json::json;
 
-use super::helpers::{PASSWORD, TestDatabase, assert_problem, spawn_app};
+use super::client::field;
+use super::helpers::{PASSWORD, TestApp, TestDatabase, assert_problem, spawn_app, spawn_app_with};
 use super::login::import_users;
 use super::server::Server;
 
@@ -95,4 +97,78 @@ async fn a_login_that_verified_a_password_changed_meanwhile_opens_no_session() {
     // Positive control: the new password works.
     let response = app.login(email, "a brand new passphrase").await;
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn password_confirmations_draw_from_the_address_bucket() {
+    let app = spawn_app_with(|o| o.ip_rate_limit = Some(4)).await;
+    let tokens = app.signed_up("ada@example.com").await;
+    let access = field(&tokens, "access_token");
+    // register and login took two of the four.
+    let change = json!({"current_password": "wrong guess", "new_password": "a new passphrase"});
+    let wrong = app
+        .bearer_json(Method::POST, "/me/password", access, &change)
+        .await;
+    assert_problem(wrong, StatusCode::FORBIDDEN, "wrong_password").await;
+    let wrong = app
+        .bearer_json(
+            Method::DELETE,
+            "/me",
+            access,
+            &json!({"password": "wrong guess"}),
+        )
+        .await;
+    assert_problem(wrong, StatusCode::FORBIDDEN, "wrong_password").await;
+    // The bucket is empty: both doors now answer 429 before any hash.
+    let limited = app
+        .bearer_json(Method::POST, "/me/password", access, &change)
+        .await;
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let limited = app
+        .bearer_json(
+            Method::DELETE,
+            "/me",
+            access,
+            &json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
+async fn login_from(app: &TestApp, forwarded_for: &str) -> StatusCode {
+    app.client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": "ada@example.com", "password": "not the password"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn an_ipv6_client_is_counted_by_its_64() {
+    let app = spawn_app_with(|o| {
+        o.ip_rate_limit = Some(2);
+        o.trusted_proxies = Some(vec!["127.0.0.1".to_owned()]);
+    })
+    .await;
+    assert_eq!(
+        login_from(&app, "2001:db8:0:7::1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from(&app, "2001:db8:0:7::2").await,
+        StatusCode::UNAUTHORIZED
+    );
+    // A third address of the same /64 is the same client, with an empty bucket.
+    assert_eq!(
+        login_from(&app, "2001:db8:0:7:ffff::3").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The next /64 is another client.
+    assert_eq!(
+        login_from(&app, "2001:db8:0:8::1").await,
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{UserBody, no_store};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{AuthUser, Body, NoCredentialsInQuery};
+use crate::http::extract::{AuthUser, Body, Client, NoCredentialsInQuery, WithinRateLimit};
 
 /// The user the access token belongs to.
 #[utoipa::path(
@@ -44,19 +44,23 @@ pub struct PasswordChange {
         (status = 204, description = "Changed"),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login), or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "weak_password, password_too_long", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn change_password(
     _: NoCredentialsInQuery,
+    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
+    Client(client): Client,
     Body(change): Body<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
+    let (current, new) = (change.current_password, change.new_password);
     state
         .auth
-        .change_password(&who, change.current_password, change.new_password)
+        .change_password(&who, current, new, client.ip)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -77,18 +81,20 @@ pub struct PasswordConfirmation {
         (status = 204, description = "Deleted"),
         (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login), or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_me(
     _: NoCredentialsInQuery,
+    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
+    Client(client): Client,
     Body(confirmation): Body<PasswordConfirmation>,
 ) -> Result<StatusCode, ApiError> {
     state
         .auth
-        .delete_account(&who, confirmation.password)
+        .delete_account(&who, confirmation.password, client.ip)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
