@@ -12,9 +12,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, AppState, IpLimiter, TrustedProxies};
 use crate::password::{HashMetrics, Hasher};
-use crate::store::{self, Store, StoredKey};
+use crate::store::{self, SecretBytes, Store, StoredKey};
 use crate::telemetry::Metrics;
-use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
+use crate::tokens::{AccessTokens, JwtAlgorithm, RefreshKey, SigningKey};
 
 pub struct Application {
     listener: TcpListener,
@@ -186,6 +186,7 @@ pub async fn build_auth(
         .context("the access-token lifetime is too large")?;
     let tokens = AccessTokens::new(key, issuer, audience, ttl);
     let hasher = Hasher::new(settings.hash, settings.hash_pool, hash_metrics)?;
+    let refresh_key = refresh_key(store.as_ref(), clock.now()).await?;
     Ok(Auth::new(
         store,
         hasher,
@@ -193,6 +194,7 @@ pub async fn build_auth(
         clock,
         settings.lifetimes,
         settings.login_throttle,
+        refresh_key,
     ))
 }
 
@@ -217,6 +219,17 @@ async fn load_or_create_key(
         }
     };
     Ok(SigningKey::from_pem(alg, &stored.private_key_pem)?)
+}
+
+/// The key refresh tokens are derived with: a server secret in the store, created by
+/// the first instance to start.
+async fn refresh_key(store: &dyn Store, now: time::OffsetDateTime) -> anyhow::Result<RefreshKey> {
+    let mut candidate = vec![0u8; 32];
+    aws_lc_rs::rand::fill(&mut candidate).context("cannot generate a server secret")?;
+    let secret = store
+        .server_secret("refresh_token_derivation", &SecretBytes(candidate), now)
+        .await?;
+    Ok(RefreshKey::new(&secret.0))
 }
 
 async fn shutdown_signal() {

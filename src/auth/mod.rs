@@ -19,7 +19,7 @@ use time::Duration;
 use crate::clock::Clock;
 use crate::password::{HashError, Hasher, PolicyError};
 use crate::store::{LoginThrottle, Store, StoreError};
-use crate::tokens::{AccessTokens, IssuedAccessToken, TokenError};
+use crate::tokens::{AccessTokens, IssuedAccessToken, RefreshKey, TokenError};
 
 pub use bearer::Authenticated;
 pub use email::{EmailError, normalize_email};
@@ -176,6 +176,7 @@ pub struct Auth {
     throttle: LoginThrottle,
     metrics: AuthMetrics,
     cache: cache::BearerCache,
+    refresh_key: RefreshKey,
 }
 
 impl Auth {
@@ -186,8 +187,10 @@ impl Auth {
         clock: Arc<dyn Clock>,
         lifetimes: Lifetimes,
         throttle: LoginThrottle,
+        refresh_key: RefreshKey,
     ) -> Self {
         Self {
+            refresh_key,
             store,
             hasher,
             tokens,

@@ -18,7 +18,7 @@ impl Auth {
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, presented: &SecretString) -> Result<TokenPair, Error> {
         let now = self.clock.now();
-        let next = RefreshToken::generate().map_err(Error::internal)?;
+        let next = RefreshToken::successor(&self.refresh_key, presented.expose_secret());
         let rotation = self
             .store
             .rotate_refresh_token(

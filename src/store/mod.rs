@@ -25,7 +25,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use error::StoreError;
-pub use keys::{KeyStore, StoredKey};
+pub use keys::{KeyStore, SecretBytes, StoredKey};
 pub use rotation::{Rotation, RotationPolicy};
 pub use sessions::{EndReason, NewRefreshToken, NewSession, SessionInfo, SessionStore};
 pub use throttle::{Attempt, LoginThrottle, ThrottleStore};

@@ -6,4 +6,4 @@ mod refresh;
 
 pub use access::{AccessClaims, AccessTokens, IssuedAccessToken, TokenError};
 pub use keys::{JwtAlgorithm, KeyError, SigningKey};
-pub use refresh::{RefreshToken, digest_of as refresh_digest};
+pub use refresh::{RefreshKey, RefreshToken, digest_of as refresh_digest};

@@ -1,6 +1,7 @@
 //! Regression tests for the findings of the outside security review: each one failed on
 //! the code before its fix.
 
+use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -171,4 +172,36 @@ async fn an_ipv6_client_is_counted_by_its_64() {
         login_from(&app, "2001:db8:0:8::1").await,
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn a_replay_inside_the_grace_window_gets_the_same_token_and_never_forks_the_session() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let token = field(&first, "refresh_token");
+
+    let responses = join_all((0..20).map(|_| app.refresh(token))).await;
+    let mut children = std::collections::BTreeSet::new();
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK);
+        let pair: serde_json::Value = response.json().await.unwrap();
+        children.insert(field(&pair, "refresh_token").to_owned());
+    }
+    assert_eq!(children.len(), 1, "every replay got the first use's token");
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM refresh_tokens WHERE used_at IS NULL AND parent_hash IS NOT NULL",
+    )
+    .fetch_one(&app.db().await)
+    .await
+    .unwrap();
+    assert_eq!(live, 1, "one live refresh token in the session");
+
+    // The replayer holds the same token as the user: after the user rotates it, the
+    // replayer's use of it is reuse, and ends the session instead of branching it.
+    let child = children.into_iter().next().unwrap();
+    let users_next = app.refreshed(&child).await;
+    app.clock.advance(time::Duration::seconds(11));
+    app.assert_refresh_refused(&child).await;
+    app.assert_refresh_refused(field(&users_next, "refresh_token"))
+        .await;
 }

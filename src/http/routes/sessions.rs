@@ -24,6 +24,12 @@ pub struct RefreshRequest {
 }
 
 /// Exchange a refresh token for a new pair (the old refresh token stops working).
+///
+/// Grace window: a rotated token presented again within `--refresh-reuse-grace` seconds
+/// (default 10) of its first use, as concurrent requests of one client do, gets the
+/// same new refresh token as the first use, so a session never holds two live refresh
+/// tokens. Presented again after the window, it is treated as stolen: the whole
+/// session ends.
 #[utoipa::path(
     post, path = "/refresh", tag = "sessions",
     request_body(content((RefreshRequest = "application/json"), (RefreshRequest = "application/x-www-form-urlencoded"))),

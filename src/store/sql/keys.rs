@@ -4,11 +4,16 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Conn, Engine, Row, connection};
-use crate::store::{KeyStore, StoreError, StoredKey};
+use time::OffsetDateTime;
+
+use crate::store::{KeyStore, SecretBytes, StoreError, StoredKey};
 
 const ACTIVE: &str = "SELECT kid, alg, private_key_pem, created_at FROM signing_keys
      WHERE alg = $1 AND active = TRUE";
 // The partial unique index on active keys makes a concurrent second insert a no-op.
+const SECRET_IF_NONE: &str = "INSERT INTO server_secrets (name, secret, created_at)
+     VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
+const SECRET: &str = "SELECT secret FROM server_secrets WHERE name = $1";
 const INSERT_IF_NONE: &str =
     "INSERT INTO signing_keys (kid, alg, private_key_pem, created_at, active)
      VALUES ($1, $2, $3, $4, TRUE) ON CONFLICT DO NOTHING";
@@ -45,5 +50,21 @@ impl<E: Engine> KeyStore for E {
             .ok_or(StoreError::Inconsistent(
                 "no active signing key after inserting one",
             ))
+    }
+
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: &SecretBytes,
+        now: OffsetDateTime,
+    ) -> Result<SecretBytes, StoreError> {
+        let mut conn = connection(self).await?;
+        let args = [name.into(), candidate.0.as_slice().into(), now.into()];
+        conn.execute(SECRET_IF_NONE, &args).await?;
+        let row = conn.fetch_optional(SECRET, &[name.into()]).await?;
+        let row = row.ok_or(StoreError::Inconsistent(
+            "no server secret after inserting one",
+        ))?;
+        Ok(SecretBytes(row.bytes("secret")?))
     }
 }

@@ -100,6 +100,7 @@ pub(crate) trait Row: Send {
     fn flag(&self, column: &str) -> Result<bool, StoreError>;
     fn int(&self, column: &str) -> Result<i32, StoreError>;
     fn count(&self, column: &str) -> Result<i64, StoreError>;
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError>;
 }
 
 /// One connection (pooled, or inside a transaction) of an engine.
@@ -214,6 +215,7 @@ where
     bool: Decodes<R::Database>,
     i32: Decodes<R::Database>,
     i64: Decodes<R::Database>,
+    Vec<u8>: Decodes<R::Database>,
 {
     fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
         Ok(self.try_get(column)?)
@@ -237,6 +239,9 @@ where
         Ok(self.try_get(column)?)
     }
     fn count(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
         Ok(self.try_get(column)?)
     }
 }

@@ -40,6 +40,8 @@ const STAMP_LOGIN: &str =
 const REHASH: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
 const CLEAR_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
 const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1";
+const CHILD_EXPIRY: &str =
+    "SELECT expires_at FROM refresh_tokens WHERE token_hash = $1 AND parent_hash = $2";
 const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1";
 const END: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1";
 const SESSION_USER: &str =
@@ -131,39 +133,53 @@ impl<E: Engine> SessionStore for E {
         };
         let (session_id, user, state) = refresh_state(&row)?;
         let verdict = policy.decide(&state, next.expires_at, now);
-        match verdict {
+        let rotation = match verdict {
             Verdict::Refuse(_) => return Ok(verdict.into_rotation(session_id, user)),
             Verdict::EndSession(reason) => {
-                tx.execute(
-                    END,
-                    &[session_id.into(), now.into(), reason.as_str().into()],
-                )
-                .await?;
+                let args = [session_id.into(), now.into(), reason.as_str().into()];
+                tx.execute(END, &args).await?;
+                verdict.into_rotation(session_id, user)
             }
             Verdict::Rotate {
                 first_use,
                 expires_at,
             } => {
-                if first_use {
+                let child = if first_use {
                     tx.execute(MARK_USED, &[presented.into(), now.into()])
                         .await?;
-                }
-                tx.execute(
-                    INSERT_REFRESH,
-                    &[
-                        next.hash.as_slice().into(),
-                        session_id.into(),
-                        Some(presented).into(),
-                        now.into(),
-                        expires_at.into(),
-                    ],
-                )
-                .await?;
+                    None
+                } else {
+                    // A replay inside the grace window: `next` is derived from the
+                    // presented token, so it is the child the first use stored. Hand
+                    // that one out again; a second live token would fork the session.
+                    let hash = next.hash.as_slice();
+                    tx.fetch_optional(CHILD_EXPIRY, &[hash.into(), presented.into()])
+                        .await?
+                };
+                let expires_at = match child {
+                    Some(child) => child.time("expires_at")?,
+                    None => {
+                        let args = [
+                            next.hash.as_slice().into(),
+                            session_id.into(),
+                            Some(presented).into(),
+                            now.into(),
+                            expires_at.into(),
+                        ];
+                        tx.execute(INSERT_REFRESH, &args).await?;
+                        expires_at
+                    }
+                };
                 tx.execute(TOUCH, &[session_id.into(), now.into()]).await?;
+                Rotation::Rotated {
+                    session_id,
+                    user,
+                    expires_at,
+                }
             }
-        }
+        };
         tx.commit().await?;
-        Ok(verdict.into_rotation(session_id, user))
+        Ok(rotation)
     }
 
     async fn active_session_user(
