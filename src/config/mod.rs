@@ -2,7 +2,7 @@
 //! (`--config`), in that order of precedence, over built-in defaults.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -13,6 +13,9 @@ use crate::store::LoginThrottle;
 use crate::tokens::JwtAlgorithm;
 
 mod overrides;
+mod values;
+
+use values::{DAY, TEN_YEARS, bounded, duration, parse_network, read_file, whole};
 
 pub use overrides::Overrides;
 
@@ -104,116 +107,152 @@ impl Settings {
                 "HS256 needs --jwt-secret-file with a secret of 32 bytes or more".to_owned(),
             ));
         }
+        let secs = |name, value, default, max| bounded(name, value, default, 1..=max, "seconds");
         let settings = Self {
             bind: pick!(bind).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
             database: DatabaseUrl::new(
                 pick!(database).unwrap_or_else(|| "sqlite://sesame.db".to_owned()),
             ),
-            db_max_connections: pick!(db_max_connections).unwrap_or(8),
+            db_max_connections: bounded(
+                "db_max_connections",
+                pick!(db_max_connections),
+                8,
+                1..=1_000,
+                "connections",
+            )?,
             migrate: !(flags.no_migrate || file.no_migrate),
             issuer: pick!(issuer),
             audience: pick!(audience),
             jwt_algorithm,
             jwt_secret_file,
-            access_token_ttl: Duration::from_secs(pick!(access_token_ttl).unwrap_or(900)),
+            access_token_ttl: Duration::from_secs(secs(
+                "access_token_ttl",
+                pick!(access_token_ttl),
+                900,
+                DAY,
+            )?),
             lifetimes: Lifetimes {
-                refresh_token: seconds(pick!(refresh_token_ttl), lifetimes.refresh_token),
-                session: seconds(pick!(session_lifetime), lifetimes.session),
-                idle: seconds(pick!(session_idle_timeout), lifetimes.idle),
-                reuse_grace: seconds(pick!(refresh_reuse_grace), lifetimes.reuse_grace),
-                session_check_ttl: pick!(session_check_ms)
-                    .map_or(lifetimes.session_check_ttl, |ms| {
-                        time::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
-                    }),
+                refresh_token: duration(secs(
+                    "refresh_token_ttl",
+                    pick!(refresh_token_ttl),
+                    whole(lifetimes.refresh_token),
+                    TEN_YEARS,
+                )?),
+                session: duration(secs(
+                    "session_lifetime",
+                    pick!(session_lifetime),
+                    whole(lifetimes.session),
+                    TEN_YEARS,
+                )?),
+                idle: duration(secs(
+                    "session_idle_timeout",
+                    pick!(session_idle_timeout),
+                    whole(lifetimes.idle),
+                    TEN_YEARS,
+                )?),
+                reuse_grace: duration(bounded(
+                    "refresh_reuse_grace",
+                    pick!(refresh_reuse_grace),
+                    whole(lifetimes.reuse_grace),
+                    0..=3_600,
+                    "seconds",
+                )?),
+                session_check_ttl: time::Duration::milliseconds(bounded(
+                    "session_check_ms",
+                    pick!(session_check_ms).map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
+                    i64::try_from(lifetimes.session_check_ttl.whole_milliseconds())
+                        .unwrap_or(1_000),
+                    0..=60_000,
+                    "milliseconds",
+                )?),
             },
             hash: HashParams {
-                memory_kib: pick!(hash_memory_kib).unwrap_or(defaults.memory_kib),
-                iterations: pick!(hash_iterations).unwrap_or(defaults.iterations),
-                parallelism: pick!(hash_parallelism).unwrap_or(defaults.parallelism),
+                memory_kib: bounded(
+                    "hash_memory_kib",
+                    pick!(hash_memory_kib),
+                    defaults.memory_kib,
+                    8..=1_048_576,
+                    "KiB",
+                )?,
+                iterations: bounded(
+                    "hash_iterations",
+                    pick!(hash_iterations),
+                    defaults.iterations,
+                    1..=100,
+                    "passes",
+                )?,
+                parallelism: bounded(
+                    "hash_parallelism",
+                    pick!(hash_parallelism),
+                    defaults.parallelism,
+                    1..=64,
+                    "lanes",
+                )?,
             },
             hash_pool: PoolSettings {
-                workers: pick!(hash_workers).unwrap_or(pool.workers),
-                max_wait: pick!(hash_max_wait_ms).map_or(pool.max_wait, Duration::from_millis),
-                client_share_percent: pick!(hash_client_share).unwrap_or(pool.client_share_percent),
+                workers: bounded(
+                    "hash_workers",
+                    pick!(hash_workers),
+                    pool.workers,
+                    1..=1_024,
+                    "threads",
+                )?,
+                max_wait: Duration::from_millis(bounded(
+                    "hash_max_wait_ms",
+                    pick!(hash_max_wait_ms),
+                    u64::try_from(pool.max_wait.as_millis()).unwrap_or(1_000),
+                    1..=60_000,
+                    "milliseconds",
+                )?),
+                client_share_percent: bounded(
+                    "hash_client_share",
+                    pick!(hash_client_share),
+                    pool.client_share_percent,
+                    1..=100,
+                    "percent",
+                )?,
             },
             login_throttle: LoginThrottle {
-                max_failures: pick!(login_max_failures).unwrap_or(throttle.max_failures),
-                lockout: seconds(pick!(login_lockout), throttle.lockout),
+                max_failures: bounded(
+                    "login_max_failures",
+                    pick!(login_max_failures),
+                    throttle.max_failures,
+                    1..=LoginThrottle::MAX_FAILURES_LIMIT,
+                    "failures (NIST 800-63B allows no more)",
+                )?,
+                lockout: duration(secs(
+                    "login_lockout",
+                    pick!(login_lockout),
+                    whole(throttle.lockout),
+                    DAY,
+                )?),
             },
-            ip_rate_limit: std::num::NonZeroU32::new(pick!(ip_rate_limit).unwrap_or(60)),
+            ip_rate_limit: std::num::NonZeroU32::new(bounded(
+                "ip_rate_limit",
+                pick!(ip_rate_limit),
+                60,
+                0..=1_000_000,
+                "requests a minute",
+            )?),
             trusted_proxies: pick!(trusted_proxies)
                 .unwrap_or_default()
                 .iter()
                 .map(|text| parse_network(text))
                 .collect::<Result<_, _>>()?,
-            body_limit: pick!(body_limit).unwrap_or(64 * 1024),
-            request_timeout: Duration::from_secs(pick!(request_timeout).unwrap_or(30)),
+            body_limit: bounded(
+                "body_limit",
+                pick!(body_limit),
+                64 * 1024,
+                1_024..=16 * 1024 * 1024,
+                "bytes",
+            )?,
+            request_timeout: Duration::from_secs(secs(
+                "request_timeout",
+                pick!(request_timeout),
+                30,
+                3_600,
+            )?),
         };
-        settings.check_abuse_controls()?;
-        let l = settings.lifetimes;
-        if settings.access_token_ttl.is_zero()
-            || settings.hash_pool.workers == 0
-            || [l.refresh_token, l.session, l.idle]
-                .iter()
-                .any(|d| !d.is_positive())
-        {
-            return Err(ConfigError::Invalid(
-                "lifetimes, timeouts and hash_workers must be greater than zero".to_owned(),
-            ));
-        }
         Ok(settings)
     }
-}
-
-impl Settings {
-    fn check_abuse_controls(&self) -> Result<(), ConfigError> {
-        let throttle = self.login_throttle;
-        if !(1..=LoginThrottle::MAX_FAILURES_LIMIT).contains(&throttle.max_failures) {
-            return Err(ConfigError::Invalid(format!(
-                "login_max_failures must be between 1 and {} (NIST 800-63B allows no more)",
-                LoginThrottle::MAX_FAILURES_LIMIT
-            )));
-        }
-        if !throttle.lockout.is_positive() || throttle.lockout > time::Duration::days(1) {
-            return Err(ConfigError::Invalid(
-                "login_lockout must be between 1 and 86400 seconds: a lock must end".to_owned(),
-            ));
-        }
-        if !(1..=100).contains(&self.hash_pool.client_share_percent) {
-            return Err(ConfigError::Invalid(
-                "hash_client_share is a percentage between 1 and 100".to_owned(),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// A proxy address (`10.0.0.1`) or network (`10.0.0.0/8`).
-fn parse_network(text: &str) -> Result<IpNet, ConfigError> {
-    let text = text.trim();
-    text.parse::<IpNet>()
-        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
-        .map_err(|_| {
-            ConfigError::Invalid(format!(
-                "trusted_proxies: {text:?} is not an IP address or network (e.g. 10.0.0.0/8)"
-            ))
-        })
-}
-
-/// Seconds from configuration, or the default; values past `i64::MAX` saturate.
-fn seconds(value: Option<u64>, default: time::Duration) -> time::Duration {
-    value.map_or(default, |s| {
-        time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
-    })
-}
-
-fn read_file(path: &Path) -> Result<Overrides, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|source| ConfigError::Parse {
-        path: path.to_owned(),
-        source: Box::new(source),
-    })
 }

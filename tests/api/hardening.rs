@@ -8,7 +8,8 @@ use serde_json::json;
 use super::client::field;
 use super::helpers::{PASSWORD, TestApp, TestDatabase, assert_problem, spawn_app, spawn_app_with};
 use super::login::import_users;
-use super::server::Server;
+use super::server::{Server, sesame};
+use sesame::config::{Overrides, Settings};
 
 /// A method name no standard has, 10 KB long, different each time.
 fn invented_method(i: usize) -> Method {
@@ -204,4 +205,143 @@ async fn a_replay_inside_the_grace_window_gets_the_same_token_and_never_forks_th
     app.assert_refresh_refused(&child).await;
     app.assert_refresh_refused(field(&users_next, "refresh_token"))
         .await;
+}
+
+#[test]
+fn every_duration_and_count_is_bounded_at_start() {
+    let huge = 1_000_000_000_000u64;
+    let cases = [
+        (
+            "access_token_ttl",
+            Overrides {
+                access_token_ttl: Some(huge),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "session_lifetime",
+            Overrides {
+                session_lifetime: Some(huge),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "refresh_token_ttl",
+            Overrides {
+                refresh_token_ttl: Some(huge),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "session_idle_timeout",
+            Overrides {
+                session_idle_timeout: Some(huge),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "refresh_reuse_grace",
+            Overrides {
+                refresh_reuse_grace: Some(huge),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "session_check_ms",
+            Overrides {
+                session_check_ms: Some(huge),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "request_timeout",
+            Overrides {
+                request_timeout: Some(huge),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "hash_max_wait_ms",
+            Overrides {
+                hash_max_wait_ms: Some(huge),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "login_lockout",
+            Overrides {
+                login_lockout: Some(huge),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "db_max_connections",
+            Overrides {
+                db_max_connections: Some(u32::MAX),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "hash_workers",
+            Overrides {
+                hash_workers: Some(usize::MAX),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "hash_memory_kib",
+            Overrides {
+                hash_memory_kib: Some(u32::MAX),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "hash_iterations",
+            Overrides {
+                hash_iterations: Some(u32::MAX),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "body_limit",
+            Overrides {
+                body_limit: Some(usize::MAX),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "ip_rate_limit",
+            Overrides {
+                ip_rate_limit: Some(u32::MAX),
+                ..Overrides::default()
+            },
+        ),
+        (
+            "access_token_ttl",
+            Overrides {
+                access_token_ttl: Some(0),
+                ..Overrides::default()
+            },
+        ),
+    ];
+    for (name, overrides) in cases {
+        let error = Settings::resolve(overrides).unwrap_err().to_string();
+        assert!(error.contains(name) && error.contains("between"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn an_absurd_lifetime_stops_the_start_with_a_clear_error() {
+    let db = TestDatabase::new().await;
+    // `migrate` reads the same settings as `serve` and exits either way.
+    let lifetime = ["--session-lifetime", "1000000000000"];
+    let mut args = vec!["migrate", "--database", &db.url];
+    args.extend(lifetime);
+    let output = sesame(&args, None);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("session_lifetime must be between"),
+        "{stderr}"
+    );
 }
