@@ -2,12 +2,14 @@
 //! Verification pins the algorithm, the key id, the type, the issuer and the audience,
 //! and checks expiry against the injected clock.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Header, Validation, decode, decode_header, encode};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::keys::SigningKey;
+use super::keys::{JwtAlgorithm, SigningKey};
 
 pub const TOKEN_TYPE: &str = "at+jwt";
 
@@ -25,6 +27,9 @@ pub struct AccessClaims {
     pub jti: Uuid,
     pub sid: Uuid,
     pub email: String,
+    /// Never set by Sesame; a token that carries one in the future is not valid yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,12 +111,12 @@ impl AccessTokens {
             jti: Uuid::now_v7(),
             sid: session_id,
             email: email.to_owned(),
+            nbf: None,
         };
         let mut header = Header::new(self.key.alg.jwt());
         header.typ = Some(TOKEN_TYPE.to_owned());
         header.kid = self.key.kid.clone();
-        let token = encode(&header, &claims, &self.key.encoding)
-            .map_err(|e| TokenError::Signing(e.to_string()))?;
+        let token = self.sign(&header, &claims)?;
         Ok(IssuedAccessToken {
             token,
             expires_in: self.ttl.whole_seconds(),
@@ -119,7 +124,32 @@ impl AccessTokens {
         })
     }
 
+    /// Signs, in ES256 with a low S: ECDSA signatures come in pairs ((r, s) and
+    /// (r, n - s) both verify), and Sesame accepts only the low one, so one token has
+    /// one string (caches and replay checks key on it). A signature with a high S is
+    /// made again with a fresh nonce; each try has even odds.
+    fn sign(&self, header: &Header, claims: &AccessClaims) -> Result<String, TokenError> {
+        for _ in 0..64 {
+            let token = encode(header, claims, &self.key.encoding)
+                .map_err(|e| TokenError::Signing(e.to_string()))?;
+            if self.key.alg != JwtAlgorithm::Es256 || !high_s(&token) {
+                return Ok(token);
+            }
+        }
+        Err(TokenError::Signing(
+            "no low-S signature in 64 tries".to_owned(),
+        ))
+    }
+
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenError> {
+        // RFC 7515 §4.1.11: a `crit` header names extensions the verifier must
+        // understand; Sesame understands none, so it must refuse them all.
+        if has_crit_header(token) {
+            return Err(TokenError::Invalid);
+        }
+        if self.key.alg == JwtAlgorithm::Es256 && high_s(token) {
+            return Err(TokenError::Invalid);
+        }
         let header = decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != self.key.alg.jwt()
             || header.typ.as_deref() != Some(TOKEN_TYPE)
@@ -130,6 +160,12 @@ impl AccessTokens {
         let data = decode::<AccessClaims>(token, &self.key.decoding, &self.validation)
             .map_err(|_| TokenError::Invalid)?;
         let claims = data.claims;
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.unix_timestamp() + LEEWAY.whole_seconds())
+        {
+            return Err(TokenError::Invalid);
+        }
         self.check_expiry(&claims, now)?;
         Ok(claims)
     }
@@ -144,5 +180,39 @@ impl AccessTokens {
             return Err(TokenError::Expired);
         }
         Ok(())
+    }
+}
+
+/// Whether the token's header (which may be anything: it is checked before the
+/// signature) has a `crit` member. An undecodable header is refused later.
+fn has_crit_header(token: &str) -> bool {
+    let Some(header) = token.split('.').next() else {
+        return false;
+    };
+    URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|json| {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json).ok()
+        })
+        .is_some_and(|header| header.contains_key("crit"))
+}
+
+/// Half the order of the P-256 group, big-endian: an S above it is the "high" twin.
+const P256_HALF_ORDER: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// Whether an ES256 token's signature (r ‖ s, 32 bytes each) has S above half the
+/// group order. Anything that is not such a signature is left to the verifier.
+fn high_s(token: &str) -> bool {
+    let Some(signature) = token.rsplit('.').next() else {
+        return false;
+    };
+    match URL_SAFE_NO_PAD.decode(signature) {
+        // Big-endian numbers of one width compare as their bytes do.
+        Ok(bytes) if bytes.len() == 64 => bytes[32..] > P256_HALF_ORDER[..],
+        _ => false,
     }
 }

@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::crypto::sign;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -31,10 +32,22 @@ impl Forger {
     }
 
     fn sign(&self, claims: &Value, typ: &str, kid: &str) -> String {
-        let mut header = Header::new(Algorithm::ES256);
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(kid.to_owned());
-        encode(&header, claims, &self.key).unwrap()
+        let header = json!({"alg": "ES256", "typ": typ, "kid": kid});
+        self.sign_raw(&header, claims, false)
+    }
+
+    /// Any header and claims, signed with the server's key; with a low S (what the
+    /// server makes and accepts) or, if `high`, its high twin.
+    fn sign_raw(&self, header: &Value, claims: &Value, high: bool) -> String {
+        let encode = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+        let message = format!("{}.{}", encode(header), encode(claims));
+        loop {
+            let signature = sign(message.as_bytes(), &self.key, Algorithm::ES256).unwrap();
+            let token = format!("{message}.{signature}");
+            if high_s(&token) == high {
+                return token;
+            }
+        }
     }
 
     fn with(&self, field: &str, value: Value) -> String {
@@ -46,6 +59,16 @@ impl Forger {
         }
         self.sign(&claims, "at+jwt", &self.kid)
     }
+}
+
+/// Whether S (the second half of an ES256 signature) is above half the P-256 order.
+fn high_s(token: &str) -> bool {
+    const HALF_ORDER: &str = "7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8";
+    let signature = URL_SAFE_NO_PAD
+        .decode(token.rsplit('.').next().unwrap())
+        .unwrap();
+    let s: String = signature[32..].iter().map(|b| format!("{b:02x}")).collect();
+    s.as_str() > HALF_ORDER
 }
 
 async fn assert_refused(app: &TestApp, token: &str, what: &str) {
@@ -164,4 +187,44 @@ async fn a_token_from_another_sesame_is_refused() {
         "foreign key",
     )
     .await;
+}
+
+#[tokio::test]
+async fn every_token_the_server_signs_has_a_low_s() {
+    let app = spawn_app().await;
+    app.signed_up("ada@example.com").await;
+    for _ in 0..16 {
+        let tokens = app.logged_in("ada@example.com").await;
+        assert!(!high_s(tokens["access_token"].as_str().unwrap()));
+    }
+}
+
+#[tokio::test]
+async fn the_high_s_twin_of_a_valid_signature_is_refused() {
+    let app = spawn_app().await;
+    let (forger, _) = Forger::new(&app).await;
+    let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": forger.kid});
+    let low = forger.sign_raw(&header, &forger.claims, false);
+    assert_eq!(app.me(&low).await.status(), StatusCode::OK, "control");
+    let high = forger.sign_raw(&header, &forger.claims, true);
+    assert_refused(&app, &high, "a high S").await;
+}
+
+#[tokio::test]
+async fn a_crit_header_is_refused() {
+    let app = spawn_app().await;
+    let (forger, _) = Forger::new(&app).await;
+    let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": forger.kid, "crit": ["exp"]});
+    let token = forger.sign_raw(&header, &forger.claims, false);
+    assert_refused(&app, &token, "crit").await;
+}
+
+#[tokio::test]
+async fn a_token_not_valid_yet_is_refused() {
+    let app = spawn_app().await;
+    let (forger, _) = Forger::new(&app).await;
+    let now = app.clock.now_unix();
+    let earlier = forger.with("nbf", json!(now - 60));
+    assert_eq!(app.me(&earlier).await.status(), StatusCode::OK, "control");
+    assert_refused(&app, &forger.with("nbf", json!(now + 3_600)), "nbf").await;
 }
