@@ -94,6 +94,13 @@ pub struct NoCredentialsInQuery;
 
 const QUERY_SECRETS: [&str; 3] = ["password", "refresh_token", "client_secret"];
 
+/// Whether a query parameter's name is a secret's, as frameworks read names: in any
+/// case, and with the `[]` that PHP and Rails append to arrays.
+fn is_secret_name(key: &str) -> bool {
+    let key = key.trim_end_matches("[]");
+    QUERY_SECRETS.iter().any(|secret| key.eq_ignore_ascii_case(secret))
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for NoCredentialsInQuery {
     type Rejection = ApiError;
 
@@ -102,11 +109,12 @@ impl<S: Send + Sync> FromRequestParts<S> for NoCredentialsInQuery {
             return Ok(Self);
         };
         let carries_secret = match serde_urlencoded::from_str::<Vec<(String, String)>>(query) {
-            Ok(pairs) => pairs
-                .iter()
-                .any(|(key, _)| QUERY_SECRETS.contains(&key.as_str())),
-            // Undecodable: be conservative and look at the raw keys.
-            Err(_) => QUERY_SECRETS.iter().any(|k| query.contains(k)),
+            Ok(pairs) => pairs.iter().any(|(key, _)| is_secret_name(key)),
+            // Undecodable: be conservative and look at the raw query.
+            Err(_) => {
+                let query = query.to_ascii_lowercase();
+                QUERY_SECRETS.iter().any(|k| query.contains(k))
+            }
         };
         if carries_secret {
             return Err(ApiError::new(

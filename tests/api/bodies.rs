@@ -105,6 +105,10 @@ async fn credentials_in_the_query_string_are_refused_before_anything_else() {
         "/register?email=ada@example.com&password=hunter2hunter2",
         "/login?password=x",
         "/login?email=a&pass%77ord=x",
+        "/login?PassWord=x",
+        "/login?password[]=x",
+        "/login?PASSWORD%5B%5D=x",
+        "/refresh?Refresh_Token=x",
     ] {
         // Even with a valid body, the URL alone decides.
         let response = app
