@@ -143,9 +143,13 @@ fn default_issuer(address: SocketAddr) -> String {
 
 /// Opens (and migrates) the store named in `settings`.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    let store = store::open(settings.database.expose(), settings.db_max_connections)
-        .await
-        .with_context(|| format!("cannot open the store {:?}", settings.database))?;
+    let store = store::open(
+        settings.database.expose(),
+        settings.db_max_connections,
+        permissions(settings),
+    )
+    .await
+    .with_context(|| format!("cannot open the store {:?}", settings.database))?;
     if settings.migrate {
         store
             .migrate()
@@ -169,9 +173,18 @@ pub async fn build_auth(
                 .jwt_secret_file
                 .as_ref()
                 .context("HS256 needs --jwt-secret-file")?;
+            store::check_permissions(path, permissions(settings))?;
             let secret = std::fs::read(path)
                 .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
-            SigningKey::from_secret(secret.trim_ascii())?
+            let secret = secret.trim_ascii();
+            if entropy_bits(secret) < 128.0 {
+                tracing::warn!(
+                    file = %path.display(),
+                    "the HS256 secret looks guessable (under 128 bits of entropy): use 32 \
+                     random bytes, e.g. `openssl rand -base64 32`"
+                );
+            }
+            SigningKey::from_secret(secret)?
         }
         alg => load_or_create_key(store.as_ref(), alg, clock.now()).await?,
     };
@@ -221,6 +234,34 @@ async fn load_or_create_key(
     Ok(SigningKey::from_pem(alg, &stored.private_key_pem)?)
 }
 
+fn permissions(settings: &Settings) -> store::Permissions {
+    if settings.allow_insecure_permissions {
+        store::Permissions::AllowInsecure
+    } else {
+        store::Permissions::Strict
+    }
+}
+
+/// An upper estimate of a secret's entropy: its length times the empirical entropy of
+/// its byte frequencies. `aaaa…` scores 0, a word repeated scores little, 32 random
+/// bytes or 44 base64 characters score well over 128.
+fn entropy_bits(secret: &[u8]) -> f64 {
+    let mut counts = [0u32; 256];
+    for &byte in secret {
+        counts[usize::from(byte)] += 1;
+    }
+    let total = f64::from(u32::try_from(secret.len()).unwrap_or(u32::MAX));
+    let per_byte: f64 = counts
+        .iter()
+        .filter(|&&n| n > 0)
+        .map(|&n| {
+            let p = f64::from(n) / total;
+            -p * p.log2()
+        })
+        .sum();
+    per_byte * total
+}
+
 /// The key refresh tokens are derived with: a server secret in the store, created by
 /// the first instance to start.
 async fn refresh_key(store: &dyn Store, now: time::OffsetDateTime) -> anyhow::Result<RefreshKey> {
@@ -259,6 +300,17 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guessable_hs256_secrets_score_under_128_bits() {
+        assert!(entropy_bits(&[b'a'; 64]) < 1.0);
+        assert!(entropy_bits("password".repeat(4).as_bytes()) < 128.0);
+        let mut random = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut random).unwrap();
+        use base64::Engine;
+        let text = base64::engine::general_purpose::STANDARD.encode(random);
+        assert!(entropy_bits(text.as_bytes()) > 128.0, "{text}");
+    }
 
     #[test]
     fn issuer_names_the_bound_address() {

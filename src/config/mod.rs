@@ -42,6 +42,8 @@ pub struct Settings {
     pub database: DatabaseUrl,
     pub db_max_connections: u32,
     pub migrate: bool,
+    /// Whether a database or secret file that others can read is accepted.
+    pub allow_insecure_permissions: bool,
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub jwt_algorithm: JwtAlgorithm,
@@ -74,7 +76,8 @@ impl DatabaseUrl {
 
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.split_once('@') {
+        // The last `@` ends the user info: a password may itself contain `@`.
+        match self.0.rsplit_once('@') {
             Some((_, host)) => write!(f, "[redacted]@{host}"),
             None => f.write_str(&self.0),
         }
@@ -121,6 +124,8 @@ impl Settings {
                 "connections",
             )?,
             migrate: !(flags.no_migrate || file.no_migrate),
+            allow_insecure_permissions: flags.allow_insecure_permissions
+                || file.allow_insecure_permissions,
             issuer: pick!(issuer),
             audience: pick!(audience),
             jwt_algorithm,
@@ -254,5 +259,18 @@ impl Settings {
             )?),
         };
         Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_shows_no_part_of_its_password() {
+        let url = DatabaseUrl::new("postgres://sesame:p@ss@w0rd@db.internal:5432/auth");
+        assert_eq!(format!("{url:?}"), "[redacted]@db.internal:5432/auth");
+        let plain = DatabaseUrl::new("sqlite://sesame.db");
+        assert_eq!(format!("{plain:?}"), "sqlite://sesame.db");
     }
 }

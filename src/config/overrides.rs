@@ -27,6 +27,11 @@ pub struct Overrides {
     #[arg(long, env = "SESAME_NO_MIGRATE")]
     #[serde(default)]
     pub no_migrate: bool,
+    /// Start even if the database file or the HS256 secret file is readable by group or
+    /// others (they are refused otherwise).
+    #[arg(long, env = "SESAME_ALLOW_INSECURE_PERMISSIONS")]
+    #[serde(default)]
+    pub allow_insecure_permissions: bool,
     /// Token issuer (`iss`) [default: http://HOST:PORT of the bind address].
     #[arg(long, env = "SESAME_ISSUER")]
     pub issuer: Option<String>,

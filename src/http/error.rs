@@ -288,3 +288,15 @@ pub fn invalid_token(err: &TokenError) -> ApiError {
         "Bearer error=\"invalid_token\", error_description=\"{description}\""
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sentence_from_any_text_never_panics() {
+        assert_eq!(sentence(""), "");
+        assert_eq!(sentence("élan vital"), "Élan vital.");
+        assert_eq!(sentence("ß"), "SS.");
+    }
+}

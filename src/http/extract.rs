@@ -98,7 +98,9 @@ const QUERY_SECRETS: [&str; 3] = ["password", "refresh_token", "client_secret"];
 /// case, and with the `[]` that PHP and Rails append to arrays.
 fn is_secret_name(key: &str) -> bool {
     let key = key.trim_end_matches("[]");
-    QUERY_SECRETS.iter().any(|secret| key.eq_ignore_ascii_case(secret))
+    QUERY_SECRETS
+        .iter()
+        .any(|secret| key.eq_ignore_ascii_case(secret))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for NoCredentialsInQuery {

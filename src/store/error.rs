@@ -15,6 +15,9 @@ pub enum StoreError {
     Database(#[source] sqlx::Error),
     #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A file the store keeps is readable by others, or cannot be made private.
+    #[error("{0}")]
+    Permissions(String),
     #[error("unsupported database URL: {0}")]
     UnsupportedUrl(String),
     /// The password hash a login verified is no longer the user's: the password was

@@ -11,6 +11,7 @@
 //! backend is chosen once, from the URL scheme, in [`open`].
 
 mod error;
+mod files;
 mod keys;
 mod postgres;
 mod rotation;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use error::StoreError;
+pub use files::{Permissions, check as check_permissions};
 pub use keys::{KeyStore, SecretBytes, StoredKey};
 pub use rotation::{Rotation, RotationPolicy};
 pub use sessions::{EndReason, NewRefreshToken, NewSession, SessionInfo, SessionStore};
@@ -40,11 +42,16 @@ pub trait Store: UserStore + SessionStore + ThrottleStore + KeyStore + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// Opens the store named by `url`: `sqlite://FILE` or `postgres://…`.
-pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+/// Opens the store named by `url`: `sqlite://FILE` or `postgres://…`. A SQLite file
+/// that others can read is refused unless `permissions` allows it.
+pub async fn open(
+    url: &str,
+    max_connections: u32,
+    permissions: Permissions,
+) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(
-            sqlite::SqliteStore::connect(url, max_connections).await?,
+            sqlite::SqliteStore::connect(url, max_connections, permissions).await?,
         ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(

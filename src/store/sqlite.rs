@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, SqliteConnection};
 
 use super::StoreError;
+use super::files::{self, Permissions};
 use super::sql::{Changed, Engine, LOAD_REFRESH};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -26,9 +27,19 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        permissions: Permissions,
+    ) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::UnsupportedUrl(e.to_string()))?
+            .map_err(|e| StoreError::UnsupportedUrl(e.to_string()))?;
+        let file = options.get_filename().to_owned();
+        let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
+        if !in_memory {
+            files::prepare(&file, permissions)?;
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit that returned is on disk, even across a power cut.
@@ -44,7 +55,12 @@ impl SqliteStore {
                 .connect_with(options.clone())
                 .await;
             match pool {
-                Ok(pool) => return Ok(Self { pool }),
+                Ok(pool) => {
+                    if !in_memory {
+                        files::narrow_companions(&file)?;
+                    }
+                    return Ok(Self { pool });
+                }
                 Err(sqlx::Error::Database(e))
                     if e.code().as_deref() == Some("5") && attempt < STARTUP_ATTEMPTS =>
                 {
@@ -95,5 +111,50 @@ impl Engine for SqliteStore {
 impl Changed for sqlx::sqlite::SqliteQueryResult {
     fn rows(&self) -> u64 {
         self.rows_affected()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::store::{NewUser, Store, UserStore};
+
+    fn user(id: Uuid, email: &str) -> NewUser {
+        NewUser {
+            id,
+            email: email.to_owned(),
+            email_normalized: email.to_owned(),
+            password_hash: SecretString::from("$argon2id$stand-in"),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_email_constraint_means_email_taken() {
+        let store = SqliteStore::connect("sqlite::memory:", 1, Permissions::Strict)
+            .await
+            .unwrap();
+        Store::migrate(&store).await.unwrap();
+        let id = Uuid::now_v7();
+        store
+            .create_user(&user(id, "ada@example.com"))
+            .await
+            .unwrap();
+        let same_email = store
+            .create_user(&user(Uuid::now_v7(), "ada@example.com"))
+            .await;
+        assert!(
+            matches!(same_email, Err(StoreError::EmailTaken)),
+            "{same_email:?}"
+        );
+        let same_id = store.create_user(&user(id, "bob@example.com")).await;
+        assert!(
+            matches!(same_id, Err(StoreError::Database(_))),
+            "{same_id:?}"
+        );
     }
 }

@@ -82,11 +82,10 @@ async fn metadata_points_at_the_keys_and_the_token_endpoint() {
 async fn hs256_mode_signs_with_the_shared_secret_and_publishes_no_keys() {
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("secret");
-    std::fs::write(
+    super::helpers::write_private(
         &secret_file,
-        "a shared secret of at least thirty-two bytes\n",
-    )
-    .unwrap();
+        b"a shared secret of at least thirty-two bytes\n",
+    );
     let app = spawn_app_with(|o| {
         o.jwt_algorithm = Some("HS256".to_owned());
         o.jwt_secret_file = Some(secret_file.clone());
@@ -140,7 +139,7 @@ async fn hs256_mode_signs_with_the_shared_secret_and_publishes_no_keys() {
 async fn hs256_needs_a_long_enough_secret() {
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("secret");
-    std::fs::write(&secret_file, "your-secret-key").unwrap();
+    super::helpers::write_private(&secret_file, b"your-secret-key");
     let database = super::helpers::TestDatabase::new().await;
     let mut overrides = super::helpers::test_overrides(&database);
     overrides.jwt_algorithm = Some("HS256".to_owned());

@@ -6,7 +6,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::client::field;
-use super::helpers::{PASSWORD, TestApp, TestDatabase, assert_problem, spawn_app, spawn_app_with};
+use super::helpers::{
+    PASSWORD, TestApp, TestDatabase, assert_problem, spawn_app, spawn_app_with, write_with_mode,
+};
 use super::login::import_users;
 use super::server::{Server, sesame};
 use sesame::config::{Overrides, Settings};
@@ -344,4 +346,106 @@ async fn an_absurd_lifetime_stops_the_start_with_a_clear_error() {
         stderr.contains("session_lifetime must be between"),
         "{stderr}"
     );
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn the_database_and_its_companions_are_private() {
+    // The test runs under the usual umask (022), which alone would give 0644.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sesame.db");
+    let server = Server::start(&format!("sqlite://{}", path.display()));
+    server.signed_up("ada@example.com").await;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = dir.path().join(format!("sesame.db{suffix}"));
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    server.stop();
+}
+
+#[test]
+fn a_database_others_can_read_is_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    write_with_mode(&path, b"", 0o644);
+    let url = format!("sqlite://{}", path.display());
+    let refused = sesame(&["migrate", "--database", &url], None);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("readable by group or others") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+    let allowed = sesame(
+        &[
+            "migrate",
+            "--database",
+            &url,
+            "--allow-insecure-permissions",
+        ],
+        None,
+    );
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+}
+
+/// `sesame user export` in HS256 mode with the secret in `secret`: it loads the key.
+fn export_with_secret(dir: &std::path::Path, secret: &std::path::Path) -> std::process::Output {
+    let url = format!("sqlite://{}", dir.join("hs.db").display());
+    let secret = secret.to_str().unwrap();
+    let args = [
+        "user",
+        "export",
+        "--database",
+        &url,
+        "--jwt-algorithm",
+        "HS256",
+    ];
+    let mut args = args.to_vec();
+    args.extend(["--jwt-secret-file", secret]);
+    sesame(&args, None)
+}
+
+#[test]
+fn an_hs256_secret_others_can_read_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    write_with_mode(
+        &secret,
+        b"q0vX3m9Lr8T2pWc5yZ1aB7nK4dF6hJ0sGeUiOoPlMkN=",
+        0o640,
+    );
+    let refused = export_with_secret(dir.path(), &secret);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("readable by group or others"), "{stderr}");
+    write_with_mode(
+        &secret,
+        b"q0vX3m9Lr8T2pWc5yZ1aB7nK4dF6hJ0sGeUiOoPlMkN=",
+        0o600,
+    );
+    let accepted = export_with_secret(dir.path(), &secret);
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&accepted.stdout).contains("guessable"));
+}
+
+#[test]
+fn a_guessable_hs256_secret_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    write_with_mode(&secret, "password".repeat(4).as_bytes(), 0o600);
+    let output = export_with_secret(dir.path(), &secret);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("looks guessable"));
 }

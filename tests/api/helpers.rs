@@ -191,3 +191,15 @@ pub fn sid(access_token: &str) -> String {
     .unwrap();
     claims["sid"].as_str().unwrap().to_owned()
 }
+
+/// Writes `contents` to `path` readable by its owner only, as a deployment keeps a
+/// secret (Sesame refuses a secret file that others can read).
+pub fn write_private(path: &std::path::Path, contents: &[u8]) {
+    write_with_mode(path, contents, 0o600);
+}
+
+pub fn write_with_mode(path: &std::path::Path, contents: &[u8], mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
