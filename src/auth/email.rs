@@ -34,10 +34,16 @@ pub fn normalize_email(raw: &str) -> Result<(String, String), EmailError> {
             .without_domain_literal(),
     )
     .map_err(|_| EmailError::Invalid)?;
-    if parsed.local_part().starts_with('"') || !parsed.domain().contains('.') {
+    if parsed.local_part().starts_with('"') {
         return Err(EmailError::Invalid);
     }
-    let normalized = display.to_lowercase();
+    // One mailbox, one account, whatever script its domain is typed in: the domain is
+    // compared and stored as IDNA (UTS 46) ASCII, and must be a valid host name.
+    let domain = idna::domain_to_ascii_strict(parsed.domain()).map_err(|_| EmailError::Invalid)?;
+    if !domain.contains('.') {
+        return Err(EmailError::Invalid);
+    }
+    let normalized = format!("{}@{domain}", parsed.local_part().to_lowercase());
     Ok((display, normalized))
 }
 
@@ -61,10 +67,24 @@ mod tests {
             "@example.com",
             "Ada <ada@example.com>",
             "ada@localhost",
+            "ada@exa_mple.com",
+            "ada@-example.com",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} should be refused");
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert_eq!(normalize_email(&long).unwrap_err(), EmailError::TooLong);
+    }
+
+    #[test]
+    fn a_domain_in_any_script_is_one_account() {
+        let (display, unicode) = normalize_email("Ada@Ру.com").unwrap();
+        assert_eq!(display, "Ada@Ру.com");
+        assert_eq!(unicode, "ada@xn--p1ag.com");
+        assert_eq!(normalize_email("ada@XN--P1AG.com").unwrap().1, unicode);
+        assert_eq!(
+            normalize_email("ada@straße.de").unwrap().1,
+            "ada@xn--strae-oqa.de"
+        );
     }
 }

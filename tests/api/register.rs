@@ -181,3 +181,26 @@ async fn passwords_are_compared_after_nfkc_normalization() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_domain_typed_in_unicode_or_punycode_is_one_account() {
+    let app = spawn_app().await;
+    let created = app.register("ada@ру.com", PASSWORD).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_problem(
+        app.register("ada@xn--p1ag.com", PASSWORD).await,
+        StatusCode::CONFLICT,
+        "email_taken",
+    )
+    .await;
+    assert_eq!(
+        app.login("Ada@XN--P1AG.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    assert_problem(
+        app.register("ada@exa_mple.com", PASSWORD).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_email",
+    )
+    .await;
+}
