@@ -48,7 +48,10 @@ impl Application {
         let state = AppState {
             auth: Arc::new(auth),
             body_limit: settings.body_limit,
-            proxies: Arc::new(TrustedProxies::new(settings.trusted_proxies.clone())),
+            proxies: Arc::new(TrustedProxies::new(
+                settings.trusted_proxies.clone(),
+                settings.forwarded_header,
+            )),
             ip_limiter: settings
                 .ip_rate_limit
                 .map(|per_minute| Arc::new(IpLimiter::per_minute(per_minute))),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::auth::Lifetimes;
+use crate::http::ForwardedHeader;
 use crate::password::{HashParams, PoolSettings};
 use crate::store::LoginThrottle;
 use crate::tokens::JwtAlgorithm;
@@ -56,6 +57,7 @@ pub struct Settings {
     /// Requests a minute per client address on the credential endpoints; `None`: no limit.
     pub ip_rate_limit: Option<std::num::NonZeroU32>,
     pub trusted_proxies: Vec<IpNet>,
+    pub forwarded_header: ForwardedHeader,
     pub body_limit: usize,
     pub request_timeout: Duration,
 }
@@ -244,6 +246,10 @@ impl Settings {
                 .iter()
                 .map(|text| parse_network(text))
                 .collect::<Result<_, _>>()?,
+            forwarded_header: pick!(forwarded_header)
+                .map(|name| name.parse().map_err(ConfigError::Invalid))
+                .transpose()?
+                .unwrap_or_default(),
             body_limit: bounded(
                 "body_limit",
                 pick!(body_limit),

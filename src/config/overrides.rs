@@ -100,6 +100,10 @@ pub struct Overrides {
     /// Addresses or networks of reverse proxies whose X-Forwarded-For / Forwarded
     /// headers name the client, comma-separated (e.g. 10.0.0.0/8,127.0.0.1)
     /// [default: none: the peer address is the client].
+    /// Which header the trusted proxies set: `x-forwarded-for` or `forwarded`
+    /// [default: x-forwarded-for]. Only that one is read.
+    #[arg(long, env = "SESAME_FORWARDED_HEADER")]
+    pub forwarded_header: Option<String>,
     #[arg(long, env = "SESAME_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
     /// Largest request body in bytes [default: 65536].

@@ -21,7 +21,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::Auth;
 use crate::telemetry::Metrics;
-pub use client_ip::TrustedProxies;
+pub use client_ip::{ForwardedHeader, TrustedProxies};
 pub use openapi::ApiDoc;
 pub use rate_limit::IpLimiter;
 

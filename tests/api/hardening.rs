@@ -449,3 +449,31 @@ fn a_guessable_hs256_secret_is_warned_about() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("looks guessable"));
 }
+
+#[tokio::test]
+async fn a_malformed_forwarded_entry_does_not_merge_clients_into_the_proxy() {
+    let app = spawn_app_with(|o| {
+        o.ip_rate_limit = Some(1);
+        o.trusted_proxies = Some(vec!["127.0.0.1".to_owned()]);
+    })
+    .await;
+    // Two clients each prepend bytes that are not text; the proxy appends their
+    // addresses. Each keeps its own bucket (one request a minute): no 429.
+    for client in ["198.51.100.7", "198.51.100.8"] {
+        let mut value = b"\xff\xfe bogus".to_vec();
+        value.extend_from_slice(format!(", {client}").as_bytes());
+        let status = app
+            .client
+            .post(app.url("/login"))
+            .header(
+                "x-forwarded-for",
+                reqwest::header::HeaderValue::from_bytes(&value).unwrap(),
+            )
+            .json(&json!({"email": "ada@example.com", "password": "not the password"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{client}");
+    }
+}
