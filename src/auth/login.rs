@@ -1,7 +1,7 @@
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use super::throttle::email_key;
+use super::throttle::throttle_keys;
 use super::{Auth, ClientInfo, Error, TokenPair};
 use crate::password::Verdict;
 use crate::store::{NewSession, StoreError};
@@ -23,8 +23,8 @@ impl Auth {
     ) -> Result<TokenPair, Error> {
         // The queue first: a login that would be shed must not count as an attempt.
         let reservation = self.hasher.reserve(client.ip)?;
-        let (normalized, throttle_key) = email_key(email);
-        self.claim_attempt(&throttle_key).await?;
+        let (normalized, keys) = throttle_keys(email, client.ip);
+        self.claim_attempt(&keys).await?;
         let credentials = match &normalized {
             Some(normalized) => self.store.credentials_by_email(normalized).await?,
             None => None,
@@ -62,7 +62,8 @@ impl Auth {
             refresh_expires_at: now + self.lifetimes.refresh_token.min(self.lifetimes.session),
             verified_hash: previous_hash,
             rehash: upgraded,
-            throttle_key,
+            throttle_key: keys.email,
+            source_key: keys.source,
         };
         match self.store.record_login(&session).await {
             Ok(()) => {}

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::throttle::email_key;
+use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, Error, RefreshRejection, TokenPair};
 use crate::password::{Verdict, validate_new};
 use crate::store::{EndReason, NewRefreshToken, Rotation, RotationPolicy, SessionInfo, User};
@@ -143,12 +143,15 @@ impl Auth {
     ) -> Result<&'a User, Error> {
         let user = who.user();
         let reservation = self.hasher.reserve(client)?;
-        let (_, throttle_key) = email_key(&user.email);
-        self.claim_attempt(&throttle_key).await?;
+        let (_, keys) = throttle_keys(&user.email, client);
+        self.claim_attempt(&keys).await?;
         let stored = self.store.password_hash(user.id).await?;
         match self.hasher.verify(reservation, password, stored).await? {
             Verdict::Match { .. } => {
-                self.store.clear_login_failures(&throttle_key).await?;
+                self.store.clear_login_failures(&keys.email).await?;
+                if let Some(source) = &keys.source {
+                    self.store.clear_login_failures(source).await?;
+                }
                 Ok(user)
             }
             Verdict::Mismatch => Err(Error::WrongPassword),

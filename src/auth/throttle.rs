@@ -2,19 +2,30 @@
 //! (a login, or a confirmation of the current password) first claims an attempt on
 //! the email's failure counter.
 
+use std::net::IpAddr;
+
 use aws_lc_rs::digest;
 
 use super::{Auth, Error, normalize_email};
+use crate::net::client_prefix;
 use crate::store::Attempt;
 
+/// The throttle counters a password attempt may count on: the email's, shared by every
+/// attempt on it, and the source's (the email with the client's address), which takes
+/// over once that source has logged in successfully.
+pub(super) struct ThrottleKeys {
+    pub email: Vec<u8>,
+    pub source: Option<Vec<u8>>,
+}
+
 impl Auth {
-    /// Counts a password attempt against the email's failure counter, or refuses it
-    /// while the counter is locked. Logins and password confirmations share it.
-    pub(super) async fn claim_attempt(&self, throttle_key: &[u8]) -> Result<(), Error> {
+    /// Counts a password attempt against its failure counter, or refuses it while the
+    /// counter is locked. Logins and password confirmations share it.
+    pub(super) async fn claim_attempt(&self, keys: &ThrottleKeys) -> Result<(), Error> {
         let now = self.clock.now();
         match self
             .store
-            .claim_login_attempt(throttle_key, now, self.throttle)
+            .claim_login_attempt(&keys.email, keys.source.as_deref(), now, self.throttle)
             .await?
         {
             Attempt::Allowed => Ok(()),
@@ -28,16 +39,25 @@ impl Auth {
     }
 }
 
-/// The normalized email (when `email` is one) and its failure counter's key: a digest
-/// of the normalized email (or, for a string that is no email, of itself), so the store
-/// holds no address of anyone who never signed up.
-pub(super) fn email_key(email: &str) -> (Option<String>, Vec<u8>) {
+/// The normalized email (when `email` is one) and its throttle keys: digests of the
+/// normalized email (or, for a string that is no email, of itself) and of it with the
+/// client's address (an IPv6 client by its /64), so the store holds neither the address
+/// of anyone who never signed up nor where anyone logs in from.
+pub(super) fn throttle_keys(email: &str, client: Option<IpAddr>) -> (Option<String>, ThrottleKeys) {
     let normalized = normalize_email(email)
         .ok()
         .map(|(_, normalized)| normalized);
-    let key = digest::digest(
-        &digest::SHA256,
-        normalized.as_deref().unwrap_or(email).as_bytes(),
-    );
-    (normalized, key.as_ref().to_vec())
+    let name = normalized.as_deref().unwrap_or(email);
+    let email_key = digest::digest(&digest::SHA256, name.as_bytes());
+    let source = client.map(|ip| {
+        let place = format!("{name}\0{}", client_prefix(ip));
+        digest::digest(&digest::SHA256, place.as_bytes())
+            .as_ref()
+            .to_vec()
+    });
+    let keys = ThrottleKeys {
+        email: email_key.as_ref().to_vec(),
+        source,
+    };
+    (normalized, keys)
 }

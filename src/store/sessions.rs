@@ -27,6 +27,9 @@ pub struct NewSession {
     pub rehash: Option<SecretString>,
     /// The login-throttle key whose failure count the login clears.
     pub throttle_key: Vec<u8>,
+    /// The digest of the email with the client's address: remembered as a known
+    /// source, and its own counter cleared too.
+    pub source_key: Option<Vec<u8>>,
 }
 
 /// A refresh token to store: its digest and when it stops being accepted.

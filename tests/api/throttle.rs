@@ -242,3 +242,62 @@ async fn a_stolen_access_token_is_no_way_around_the_throttle() {
         failed(app, "ada@example.com").await;
     }
 }
+
+#[tokio::test]
+async fn a_lock_that_ran_out_is_not_renewed_by_one_more_guess() {
+    let app = app().await;
+    app.registered("ada@example.com").await;
+    lock(&app, "ada@example.com").await;
+    app.clock.advance(Duration::seconds(60));
+    // One guess per lockout used to lock the account again for the whole minute, for
+    // ever; now it leaves a short delay, after which the owner logs in.
+    failed(&app, "ada@example.com").await;
+    refused(app.login("ada@example.com", PASSWORD).await, 2).await;
+    app.clock.advance(Duration::seconds(2));
+    assert_eq!(
+        app.login("ada@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+async fn login_from(app: &TestApp, address: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", address)
+        .json(&serde_json::json!({"email": "ada@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn failures_from_elsewhere_do_not_lock_the_owner_out_of_a_known_address() {
+    let app = spawn_app_with(|o| {
+        o.login_max_failures = Some(5);
+        o.login_lockout = Some(60);
+        o.trusted_proxies = Some(vec!["127.0.0.1".to_owned()]);
+    })
+    .await;
+    app.registered("ada@example.com").await;
+    let home = "198.51.100.7";
+    assert_eq!(
+        login_from(&app, home, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+
+    // Someone else locks the email from their own address.
+    let attacker = "203.0.113.9";
+    for wait in [0, 0, 0, 1, 2] {
+        app.clock.advance(Duration::seconds(wait));
+        let response = login_from(&app, attacker, "a guess").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = login_from(&app, "203.0.113.10", PASSWORD).await;
+    refused(locked, 60).await;
+
+    // The owner, at home, is not locked out.
+    assert_eq!(
+        login_from(&app, home, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}

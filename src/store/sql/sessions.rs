@@ -39,6 +39,8 @@ const STAMP_LOGIN: &str =
     "UPDATE users SET last_login_at = $2 WHERE id = $1 AND password_hash = $3";
 const REHASH: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
 const CLEAR_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
+const REMEMBER_SOURCE: &str = "INSERT INTO login_sources (key, last_success_at) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET last_success_at = excluded.last_success_at";
 const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1";
 const CHILD_EXPIRY: &str =
     "SELECT expires_at FROM refresh_tokens WHERE token_hash = $1 AND parent_hash = $2";
@@ -114,6 +116,11 @@ impl<E: Engine> SessionStore for E {
         .await?;
         let key = session.throttle_key.as_slice();
         tx.execute(CLEAR_FAILURES, &[key.into()]).await?;
+        if let Some(source) = session.source_key.as_deref() {
+            tx.execute(CLEAR_FAILURES, &[source.into()]).await?;
+            tx.execute(REMEMBER_SOURCE, &[source.into(), now.into()])
+                .await?;
+        }
         Ok(tx.commit().await?)
     }
 

@@ -14,6 +14,8 @@ const CREATE: &str = "INSERT INTO login_failures (key, failures, last_failure_at
      VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING";
 const COUNT: &str = "UPDATE login_failures SET failures = $2, last_failure_at = $3 WHERE key = $1";
 const CLEAR: &str = "DELETE FROM login_failures WHERE key = $1";
+const KNOWN: &str = "SELECT last_success_at FROM login_sources WHERE key = $1";
+const FORGET_SOURCES: &str = "DELETE FROM login_sources WHERE last_success_at < $1";
 // On SQLite a text comparison of sqlx's fixed UTC format: exact to the second, enough.
 const FORGET: &str = "DELETE FROM login_failures WHERE last_failure_at < $1";
 
@@ -22,10 +24,19 @@ impl<E: Engine> ThrottleStore for E {
     async fn claim_login_attempt(
         &self,
         key: &[u8],
+        source: Option<&[u8]>,
         now: OffsetDateTime,
         policy: LoginThrottle,
     ) -> Result<Attempt, StoreError> {
         let mut tx = self.begin_write().await?;
+        let mut key = key;
+        if let Some(source) = source {
+            let row = tx.fetch_optional(KNOWN, &[source.into()]).await?;
+            let last_success = row.map(|row| row.time("last_success_at")).transpose()?;
+            if LoginThrottle::is_known(last_success, now) {
+                key = source;
+            }
+        }
         tx.execute(CREATE, &[key.into(), now.into()]).await?;
         let row = tx
             .fetch_optional(E::LOAD_FAILURES_FOR_UPDATE, &[key.into()])
@@ -55,9 +66,9 @@ impl<E: Engine> ThrottleStore for E {
     }
 
     async fn forget_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        connection(self)
-            .await?
-            .execute(FORGET, &[before.into()])
-            .await
+        let mut conn = connection(self).await?;
+        let sources = before + LoginThrottle::FORGET_AFTER - LoginThrottle::KNOWN_SOURCE_FOR;
+        conn.execute(FORGET_SOURCES, &[sources.into()]).await?;
+        conn.execute(FORGET, &[before.into()]).await
     }
 }
