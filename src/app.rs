@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::auth::{Auth, AuthMetrics};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::http::{self, AppState, IpLimiter, TrustedProxies};
+use crate::http::{self, AppState, ConnectionLimits, IpLimiter, TrustedProxies};
 use crate::password::{HashMetrics, Hasher};
 use crate::store::{self, SecretBytes, Store, StoredKey};
 use crate::telemetry::Metrics;
@@ -18,6 +18,7 @@ use crate::tokens::{AccessTokens, JwtAlgorithm, RefreshKey, SigningKey};
 
 pub struct Application {
     listener: TcpListener,
+    connection_limits: ConnectionLimits,
     router: axum::Router,
     address: SocketAddr,
     state: AppState,
@@ -60,6 +61,7 @@ impl Application {
         let router = http::router(state.clone(), settings.request_timeout);
         Ok(Self {
             listener,
+            connection_limits: settings.connection_limits,
             router,
             address,
             state,
@@ -78,12 +80,12 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(address = %self.address, "listening");
         let housekeeping = tokio::spawn(housekeeping(self.state));
-        let served = axum::serve(
+        let served = http::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            self.connection_limits,
+            shutdown_signal(),
         )
-        .with_graceful_shutdown(shutdown_signal())
         .await;
         housekeeping.abort();
         served?;

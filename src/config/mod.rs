@@ -8,7 +8,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::auth::Lifetimes;
-use crate::http::ForwardedHeader;
+use crate::http::{ConnectionLimits, ForwardedHeader};
 use crate::password::{HashParams, PoolSettings};
 use crate::store::LoginThrottle;
 use crate::tokens::JwtAlgorithm;
@@ -60,6 +60,7 @@ pub struct Settings {
     pub forwarded_header: ForwardedHeader,
     pub body_limit: usize,
     pub request_timeout: Duration,
+    pub connection_limits: ConnectionLimits,
 }
 
 /// A database URL whose password never reaches a log.
@@ -257,6 +258,21 @@ impl Settings {
                 1_024..=16 * 1024 * 1024,
                 "bytes",
             )?,
+            connection_limits: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(secs(
+                    "header_read_timeout",
+                    pick!(header_read_timeout),
+                    10,
+                    300,
+                )?),
+                max_connections: bounded(
+                    "max_connections",
+                    pick!(max_connections),
+                    1_000,
+                    1..=100_000,
+                    "connections",
+                )?,
+            },
             request_timeout: Duration::from_secs(secs(
                 "request_timeout",
                 pick!(request_timeout),

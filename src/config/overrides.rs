@@ -107,6 +107,13 @@ pub struct Overrides {
     #[arg(long, env = "SESAME_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
     /// Largest request body in bytes [default: 65536].
+    /// Seconds a connection may take to send a request's headers, or stay idle between
+    /// requests, before it is closed [default: 10].
+    #[arg(long, env = "SESAME_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<u64>,
+    /// Connections open at once; more wait until one closes [default: 1000].
+    #[arg(long, env = "SESAME_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     #[arg(long, env = "SESAME_BODY_LIMIT")]
     pub body_limit: Option<usize>,
     /// Seconds before a request is abandoned with 408 [default: 30].

@@ -8,6 +8,7 @@ pub mod oauth;
 mod openapi;
 mod rate_limit;
 pub mod routes;
+mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use crate::telemetry::Metrics;
 pub use client_ip::{ForwardedHeader, TrustedProxies};
 pub use openapi::ApiDoc;
 pub use rate_limit::IpLimiter;
+pub use serve::{ConnectionLimits, serve};
 
 /// Shared by every handler.
 #[derive(Clone)]

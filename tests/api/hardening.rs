@@ -477,3 +477,64 @@ async fn a_malformed_forwarded_entry_does_not_merge_clients_into_the_proxy() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{client}");
     }
 }
+
+/// A raw connection to `app` that has sent `bytes`.
+async fn connection_with(app: &TestApp, bytes: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection; `None` if it is still open after `wait`.
+async fn closed_within(
+    stream: &mut tokio::net::TcpStream,
+    wait: std::time::Duration,
+) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    tokio::time::timeout(wait, stream.read_to_end(&mut received))
+        .await
+        .ok()
+        .map(|_| received)
+}
+
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_headers_is_closed() {
+    let app = spawn_app_with(|o| o.header_read_timeout = Some(1)).await;
+    let mut slow =
+        connection_with(&app, b"GET /healthz HTTP/1.1\r\nHost: sesame\r\nX-Slow: ").await;
+    let started = std::time::Instant::now();
+    let closed = closed_within(&mut slow, std::time::Duration::from_secs(5)).await;
+    assert!(closed.is_some(), "still open after 5 s");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let app = spawn_app_with(|o| o.header_read_timeout = Some(1)).await;
+    let mut idle = connection_with(&app, b"GET /healthz HTTP/1.1\r\nHost: sesame\r\n\r\n").await;
+    let received = closed_within(&mut idle, std::time::Duration::from_secs(5)).await;
+    let received = String::from_utf8(received.expect("still open after 5 s")).unwrap();
+    assert!(received.starts_with("HTTP/1.1 200"), "{received}");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let app = spawn_app_with(|o| o.max_connections = Some(2)).await;
+    let partial = b"GET /healthz HTTP/1.1\r\nHost: sesame\r\n";
+    let first = connection_with(&app, partial).await;
+    let _second = connection_with(&app, partial).await;
+    let request = b"GET /healthz HTTP/1.1\r\nHost: sesame\r\nConnection: close\r\n\r\n";
+    let mut third = connection_with(&app, request).await;
+    let short = std::time::Duration::from_millis(500);
+    assert!(
+        closed_within(&mut third, short).await.is_none(),
+        "served beyond the cap"
+    );
+    drop(first);
+    let received = closed_within(&mut third, std::time::Duration::from_secs(5)).await;
+    let received = String::from_utf8(received.expect("never served")).unwrap();
+    assert!(received.starts_with("HTTP/1.1 200"), "{received}");
+}
