@@ -85,10 +85,6 @@ impl AccessTokens {
         &self.issuer
     }
 
-    pub fn algorithm(&self) -> &'static str {
-        self.key.alg.as_str()
-    }
-
     /// The public key set, or `None` when tokens are signed with a shared secret.
     pub fn jwks(&self) -> Option<serde_json::Value> {
         let jwk = self.key.jwk.as_ref()?;

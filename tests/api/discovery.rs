@@ -73,9 +73,18 @@ async fn metadata_points_at_the_keys_and_the_token_endpoint() {
     );
     assert_eq!(metadata["token_endpoint"], format!("{}/token", app.address));
     assert_eq!(
-        metadata["id_token_signing_alg_values_supported"][0],
-        "ES256"
+        metadata["grant_types_supported"],
+        serde_json::json!(["password", "refresh_token"])
     );
+    // No flow that does not exist is advertised.
+    for absent in [
+        "response_types_supported",
+        "id_token_signing_alg_values_supported",
+        "subject_types_supported",
+        "authorization_endpoint",
+    ] {
+        assert!(metadata.get(absent).is_none(), "{absent}");
+    }
 }
 
 #[tokio::test]

@@ -34,7 +34,10 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(response)
 }
 
-/// The subset of OpenID Provider Metadata that Sesame implements.
+/// Authorization-server metadata (RFC 8414, served at the OpenID path too): only what
+/// Sesame implements. There is no authorization endpoint and no ID token yet, so the
+/// members about them (`response_types_supported`, `id_token_signing_alg_values_supported`,
+/// `subject_types_supported`) are left out rather than promised.
 #[derive(Serialize, ToSchema)]
 pub struct Discovery {
     issuer: String,
@@ -42,10 +45,7 @@ pub struct Discovery {
     jwks_uri: Option<String>,
     token_endpoint: String,
     grant_types_supported: Vec<&'static str>,
-    response_types_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
-    id_token_signing_alg_values_supported: Vec<&'static str>,
-    subject_types_supported: Vec<&'static str>,
 }
 
 /// Where the keys and the token endpoint are.
@@ -60,10 +60,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
             .map(|_| format!("{issuer}/.well-known/jwks.json")),
         token_endpoint: format!("{issuer}/token"),
         grant_types_supported: vec!["password", "refresh_token"],
-        response_types_supported: vec!["token"],
         token_endpoint_auth_methods_supported: vec!["none"],
-        id_token_signing_alg_values_supported: vec![tokens.algorithm()],
-        subject_types_supported: vec!["public"],
         issuer,
     };
     let mut response = Json(discovery).into_response();
