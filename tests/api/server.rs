@@ -18,7 +18,7 @@ pub struct Server {
     pub child: Child,
     api: Client,
     logs: Arc<Mutex<Vec<String>>>,
-    reader: std::thread::JoinHandle<()>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -69,7 +69,7 @@ impl Server {
             child,
             api: Client::new(format!("http://{address}")),
             logs,
-            reader,
+            reader: Some(reader),
         }
     }
 
@@ -79,12 +79,24 @@ impl Server {
         // Already gone if a test signalled it itself.
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let status = self.child.wait().unwrap();
-        self.reader.join().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
         let mut logs = self.logs.lock().unwrap().clone();
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut stderr).unwrap();
         logs.extend(stderr.lines().map(str::to_owned));
         (status, logs)
+    }
+}
+
+/// A test that fails before `stop` leaves no server behind.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.reader.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
