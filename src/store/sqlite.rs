@@ -35,7 +35,8 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::UnsupportedUrl(e.to_string()))?;
         let file = options.get_filename().to_owned();
-        let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
+        // sqlx names an in-memory database `file:sqlx-in-memory-N`: no file to guard.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory {
             files::prepare(&file, permissions)?;
         }
