@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::wording::{causes, sentence};
 use crate::auth;
 use crate::password::PolicyError;
 use crate::tokens::TokenError;
@@ -252,26 +253,6 @@ impl From<auth::Error> for ApiError {
     }
 }
 
-/// An error and every error under it, for the log: `outer: inner: innermost`.
-fn causes(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// `text` as a sentence: a capital first letter and a full stop.
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| {
-        format!("{}{}.", first.to_uppercase(), chars.as_str())
-    })
-}
-
 /// Whole seconds for a `Retry-After` header: rounded up, and at least 1, so a client
 /// that waits as told is never early.
 pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
@@ -287,16 +268,4 @@ pub fn invalid_token(err: &TokenError) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", description).challenge(format!(
         "Bearer error=\"invalid_token\", error_description=\"{description}\""
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_sentence_from_any_text_never_panics() {
-        assert_eq!(sentence(""), "");
-        assert_eq!(sentence("élan vital"), "Élan vital.");
-        assert_eq!(sentence("ß"), "SS.");
-    }
 }

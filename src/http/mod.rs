@@ -9,6 +9,7 @@ mod openapi;
 mod rate_limit;
 pub mod routes;
 mod serve;
+mod wording;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -12,9 +12,13 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, AppState, ConnectionLimits, IpLimiter, TrustedProxies};
 use crate::password::{HashMetrics, Hasher};
-use crate::store::{self, SecretBytes, Store, StoredKey};
+use crate::store::{self, Store};
 use crate::telemetry::Metrics;
-use crate::tokens::{AccessTokens, JwtAlgorithm, RefreshKey, SigningKey};
+use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
+
+mod secrets;
+
+use secrets::{entropy_bits, load_or_create_key, refresh_key};
 
 pub struct Application {
     listener: TcpListener,
@@ -216,66 +220,12 @@ pub async fn build_auth(
     ))
 }
 
-/// The active signing key for `alg` from the store, created there if there is none
-/// yet. Instances starting at the same moment end up with the same key.
-async fn load_or_create_key(
-    store: &dyn Store,
-    alg: JwtAlgorithm,
-    now: time::OffsetDateTime,
-) -> anyhow::Result<SigningKey> {
-    let stored = match store.active_signing_key(alg.as_str()).await? {
-        Some(stored) => stored,
-        None => {
-            let (candidate, pem) = SigningKey::generate(alg)?;
-            let key = StoredKey {
-                kid: candidate.kid().unwrap_or_default().to_owned(),
-                alg: alg.as_str().to_owned(),
-                private_key_pem: pem,
-                created_at: now,
-            };
-            store.insert_signing_key_if_none(&key).await?
-        }
-    };
-    Ok(SigningKey::from_pem(alg, &stored.private_key_pem)?)
-}
-
 fn permissions(settings: &Settings) -> store::Permissions {
     if settings.allow_insecure_permissions {
         store::Permissions::AllowInsecure
     } else {
         store::Permissions::Strict
     }
-}
-
-/// An upper estimate of a secret's entropy: its length times the empirical entropy of
-/// its byte frequencies. `aaaa…` scores 0, a word repeated scores little, 32 random
-/// bytes or 44 base64 characters score well over 128.
-fn entropy_bits(secret: &[u8]) -> f64 {
-    let mut counts = [0u32; 256];
-    for &byte in secret {
-        counts[usize::from(byte)] += 1;
-    }
-    let total = f64::from(u32::try_from(secret.len()).unwrap_or(u32::MAX));
-    let per_byte: f64 = counts
-        .iter()
-        .filter(|&&n| n > 0)
-        .map(|&n| {
-            let p = f64::from(n) / total;
-            -p * p.log2()
-        })
-        .sum();
-    per_byte * total
-}
-
-/// The key refresh tokens are derived with: a server secret in the store, created by
-/// the first instance to start.
-async fn refresh_key(store: &dyn Store, now: time::OffsetDateTime) -> anyhow::Result<RefreshKey> {
-    let mut candidate = vec![0u8; 32];
-    aws_lc_rs::rand::fill(&mut candidate).context("cannot generate a server secret")?;
-    let secret = store
-        .server_secret("refresh_token_derivation", &SecretBytes(candidate), now)
-        .await?;
-    Ok(RefreshKey::new(&secret.0))
 }
 
 async fn shutdown_signal() {
@@ -305,17 +255,6 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn guessable_hs256_secrets_score_under_128_bits() {
-        assert!(entropy_bits(&[b'a'; 64]) < 1.0);
-        assert!(entropy_bits("password".repeat(4).as_bytes()) < 128.0);
-        let mut random = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut random).unwrap();
-        use base64::Engine;
-        let text = base64::engine::general_purpose::STANDARD.encode(random);
-        assert!(entropy_bits(text.as_bytes()) > 128.0, "{text}");
-    }
 
     #[test]
     fn issuer_names_the_bound_address() {
