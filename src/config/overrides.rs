@@ -100,13 +100,15 @@ pub struct Overrides {
     /// Addresses or networks of reverse proxies whose X-Forwarded-For / Forwarded
     /// headers name the client, comma-separated (e.g. 10.0.0.0/8,127.0.0.1)
     /// [default: none: the peer address is the client].
+    #[arg(long, env = "SESAME_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
     /// Which header the trusted proxies set: `x-forwarded-for` or `forwarded`
     /// [default: x-forwarded-for]. Only that one is read.
     #[arg(long, env = "SESAME_FORWARDED_HEADER")]
     pub forwarded_header: Option<String>,
-    #[arg(long, env = "SESAME_TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Option<Vec<String>>,
     /// Largest request body in bytes [default: 65536].
+    #[arg(long, env = "SESAME_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
     /// Seconds a connection may take to send a request's headers, or stay idle between
     /// requests, before it is closed [default: 10].
     #[arg(long, env = "SESAME_HEADER_READ_TIMEOUT")]
@@ -114,8 +116,6 @@ pub struct Overrides {
     /// Connections open at once; more wait until one closes [default: 1000].
     #[arg(long, env = "SESAME_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
-    #[arg(long, env = "SESAME_BODY_LIMIT")]
-    pub body_limit: Option<usize>,
     /// Seconds before a request is abandoned with 408 [default: 30].
     #[arg(long, env = "SESAME_REQUEST_TIMEOUT")]
     pub request_timeout: Option<u64>,

@@ -26,3 +26,28 @@ fn the_readme_settings_table_lists_every_serve_flag() {
         .collect();
     assert_eq!(documented, flags);
 }
+
+/// `sesame serve --help` is the other reference: every flag says what it does, once,
+/// and no flag carries another's text (two doc comments once ran together).
+#[test]
+fn every_serve_flag_has_its_own_help() {
+    let command = Cli::command();
+    let serve = command.find_subcommand("serve").unwrap();
+    let mut seen = BTreeSet::new();
+    for arg in serve.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if long == "help" {
+            continue;
+        }
+        let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+        assert!(!help.is_empty(), "--{long} has no help text");
+        assert!(
+            seen.insert(help.clone()),
+            "--{long} repeats another flag's help"
+        );
+        assert!(
+            help.matches("[default:").count() <= 1,
+            "--{long} describes more than one setting: {help}"
+        );
+    }
+}
