@@ -1,5 +1,5 @@
-//! What a new password must be: 8 characters or more after NFKC normalization, at most
-//! 1,024 bytes, and not one of the most common passwords.
+//! What a new password must be: 8 characters or more both as sent and after NFKC
+//! normalization, at most 1,024 bytes, and not one of the most common passwords.
 
 use std::sync::LazyLock;
 
@@ -42,7 +42,11 @@ pub fn validate_new(password: &SecretString, email: &str) -> Result<SecretString
     if text.len() > MAX_BYTES {
         return Err(PolicyError::TooLong);
     }
-    if text.chars().count() < MIN_CHARS {
+    // Both counts: as sent, so the published schema's `minLength` (which counts what the
+    // client sends) is the rule; normalized, so combining marks that compose away do
+    // not count twice.
+    let sent = password.expose_secret().chars().count();
+    if sent.min(text.chars().count()) < MIN_CHARS {
         return Err(PolicyError::TooShort);
     }
     let lowered = text.to_lowercase();
@@ -98,6 +102,15 @@ mod tests {
         assert!(check("ééééééé1").is_ok());
         assert!(check(&"x".repeat(1024)).is_ok());
         assert_eq!(check(&"x".repeat(1025)).unwrap_err(), PolicyError::TooLong);
+    }
+
+    #[test]
+    fn length_is_counted_as_sent_and_as_normalized() {
+        // Seven characters sent, eight after NFKC (U+02DC becomes a space and a mark).
+        assert_eq!(check("Ωçx√∫˜µ").unwrap_err(), PolicyError::TooShort);
+        // Eight sent, four after NFKC (each e and combining acute compose into é).
+        let combined = "e\u{301}".repeat(4);
+        assert_eq!(check(&combined).unwrap_err(), PolicyError::TooShort);
     }
 
     #[test]

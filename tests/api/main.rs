@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod client;
+mod conformance;
 mod hardening;
 mod helpers;
 

@@ -12,6 +12,19 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{Body, Client, NoCredentialsInQuery, WithinRateLimit};
 
+/// A new account's email and password, as JSON or as a form.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// Compared without regard to case; a domain in any script is stored as IDNA.
+    #[schema(example = "ada@example.com", format = Email, max_length = 254)]
+    pub email: String,
+    /// 8 characters or more after NFKC normalization, at most 1,024 bytes in UTF-8,
+    /// not one of the most common passwords, and not the email address.
+    #[schema(value_type = String, format = Password, example = "correct horse battery", min_length = 8)]
+    pub password: SecretString,
+}
+
 /// An email and a password, as JSON or as a form.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -26,15 +39,15 @@ pub struct Credentials {
 #[utoipa::path(
     post, path = "/register", tag = "accounts",
     request_body(content(
-        (Credentials = "application/json"),
-        (Credentials = "application/x-www-form-urlencoded"),
+        (NewAccount = "application/json"),
+        (NewAccount = "application/x-www-form-urlencoded"),
     )),
     responses(
         (status = 201, description = "The account was created", body = UserBody,
             headers(("Location" = String, description = "/me"))),
-        (status = 400, description = "malformed_body, credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid_email, weak_password, password_too_long, invalid_body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_email, weak_password (shorter than 8 characters, common, or the email), password_too_long (over 1,024 bytes)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
@@ -44,11 +57,11 @@ pub async fn register(
     _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
-    Body(credentials): Body<Credentials>,
+    Body(account): Body<NewAccount>,
 ) -> Result<Response, ApiError> {
     let user = state
         .auth
-        .register(&credentials.email, credentials.password, client.ip)
+        .register(&account.email, account.password, client.ip)
         .await?;
     let mut response = no_store(UserBody::from(user));
     *response.status_mut() = StatusCode::CREATED;
@@ -69,10 +82,9 @@ pub async fn register(
     )),
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "malformed_body, credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "account_disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid_body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (this email is locked for a while) or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )

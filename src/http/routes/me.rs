@@ -18,8 +18,6 @@ use crate::http::extract::{AuthUser, Body, Client, NoCredentialsInQuery, WithinR
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "The current user", body = UserBody),
-        (status = 400, description = "invalid_request: the Authorization header is malformed", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "unauthenticated (no token) or invalid_token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn me(AuthUser(who): AuthUser) -> Response {
@@ -31,7 +29,8 @@ pub async fn me(AuthUser(who): AuthUser) -> Response {
 pub struct PasswordChange {
     #[schema(value_type = String, format = Password)]
     pub current_password: SecretString,
-    #[schema(value_type = String, format = Password)]
+    /// The same rules as at registration: 8 characters or more, at most 1,024 bytes.
+    #[schema(value_type = String, format = Password, min_length = 8)]
     pub new_password: SecretString,
 }
 
@@ -42,10 +41,10 @@ pub struct PasswordChange {
     request_body(content((PasswordChange = "application/json"), (PasswordChange = "application/x-www-form-urlencoded"))),
     responses(
         (status = 204, description = "Changed"),
-        (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login), or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "weak_password, password_too_long", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "weak_password (shorter than 8 characters, common, or the email), password_too_long (over 1,024 bytes)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -79,9 +78,10 @@ pub struct PasswordConfirmation {
     request_body(content((PasswordConfirmation = "application/json"), (PasswordConfirmation = "application/x-www-form-urlencoded"))),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login), or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_me(

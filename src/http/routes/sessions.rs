@@ -35,6 +35,7 @@ pub struct RefreshRequest {
     request_body(content((RefreshRequest = "application/json"), (RefreshRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "A new pair in the same session", body = TokenResponse),
+        (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_refresh_token: unknown, expired, ended, or reused (which ends the session)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
@@ -53,7 +54,6 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/logout", tag = "sessions", security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 204, description = "The session has ended"),
-        (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout(
     State(state): State<AppState>,
@@ -67,7 +67,6 @@ pub async fn logout(
 #[utoipa::path(post, path = "/logout/all", tag = "sessions", security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 204, description = "Every session has ended"),
-        (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout_all(
     State(state): State<AppState>,
@@ -110,7 +109,6 @@ impl SessionBody {
 #[utoipa::path(get, path = "/me/sessions", tag = "sessions", security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "Active sessions", body = [SessionBody]),
-        (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -129,7 +127,6 @@ pub async fn list(
     params(("id" = Uuid, Path, description = "The session id")),
     responses(
         (status = 204, description = "The session has ended"),
-        (status = 401, description = "invalid_token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "session_not_found", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn end(

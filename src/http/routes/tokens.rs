@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use secrecy::SecretString;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::{TokenResponse, no_store};
 use crate::http::AppState;
@@ -14,21 +16,62 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Body, Client, NoCredentialsInQuery, WithinRateLimit};
 use crate::http::oauth::OAuthError;
 
-/// RFC 6749 §4.3 (password) or §6 (refresh_token) token request. Unknown parameters are ignored, as §3.2 asks.
-#[derive(Deserialize, ToSchema)]
+/// RFC 6749 §4.3 (password) or §6 (refresh_token) token request. Unknown parameters are
+/// ignored, as §3.2 asks. Parsed leniently, so that an unknown grant type gets RFC 6749's
+/// `unsupported_grant_type`; its schema (below) is the stricter truth of what succeeds.
+#[derive(Deserialize)]
 pub struct TokenRequest {
-    #[schema(example = "password")]
     pub grant_type: String,
-    /// The email address.
     pub username: Option<String>,
-    #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<SecretString>,
-    /// For `grant_type=refresh_token`.
-    #[schema(value_type = Option<String>)]
     pub refresh_token: Option<SecretString>,
     /// Accepted and ignored: Sesame has no scopes yet.
     pub scope: Option<String>,
 }
+
+/// One object per grant type, each naming what it requires: a derived schema would
+/// make every field optional and `grant_type` any string.
+impl PartialSchema for TokenRequest {
+    fn schema() -> RefOr<Schema> {
+        let string = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        let grant = |name: &str, fields: &[(&str, &str)]| {
+            let mut object = ObjectBuilder::new()
+                .property(
+                    "grant_type",
+                    string("The grant type").enum_values(Some([name])),
+                )
+                .required("grant_type");
+            for (field, description) in fields {
+                object = object
+                    .property(*field, string(description))
+                    .required(*field);
+            }
+            object.property(
+                "scope",
+                string("Accepted and ignored: Sesame has no scopes yet"),
+            )
+        };
+        OneOfBuilder::new()
+            .item(grant(
+                "password",
+                &[
+                    ("username", "The email address"),
+                    ("password", "The password"),
+                ],
+            ))
+            .item(grant(
+                "refresh_token",
+                &[("refresh_token", "A refresh token from an earlier answer")],
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for TokenRequest {}
 
 /// Exchange credentials or a refresh token for tokens (OAuth2).
 #[utoipa::path(

@@ -9,7 +9,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::AppState;
+use crate::http::AppState;
+
+mod common;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -56,9 +58,12 @@ impl Modify for SecuritySchemes {
 
 /// Every route of the table, with `/openapi.json` and the Swagger UI at `/docs`.
 pub fn routes(state: AppState) -> Router {
-    let (router, openapi) = super::routes::table(OpenApiRouter::with_openapi(ApiDoc::openapi()))
-        .with_state(state)
-        .split_for_parts();
+    let (router, mut openapi) =
+        super::routes::table(OpenApiRouter::with_openapi(ApiDoc::openapi()))
+            .with_state(state)
+            .split_for_parts();
+    // After the table: the derive's modifiers run before the routes add their paths.
+    common::CommonResponses.modify(&mut openapi);
     router.merge(
         SwaggerUi::new("/docs")
             .url("/openapi.json", openapi)
