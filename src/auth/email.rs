@@ -87,4 +87,82 @@ mod tests {
             "ada@xn--strae-oqa.de"
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Local parts and domain labels as people type them: ASCII of any case, letters
+        /// of other scripts, full-width forms, and the odd character that is refused.
+        fn local_part() -> impl Strategy<Value = String> {
+            "[a-zA-Z0-9._+!#%-]{1,12}|[a-zA-Zа-яА-ЯäöüßÄÖÜａ-ｚＡ-Ｚ0-9]{1,12}"
+        }
+
+        fn label() -> impl Strategy<Value = String> {
+            "[a-zA-Z0-9]{1,10}|[a-zа-яА-Яäöüßα-ωΑ-Ωａ-ｚＡ-Ｚ]{1,10}"
+        }
+
+        fn address() -> impl Strategy<Value = String> {
+            (
+                local_part(),
+                prop::collection::vec(label(), 1..3),
+                "[a-z]{2,6}|[а-я]{2,4}",
+            )
+                .prop_map(|(local, labels, tld)| format!("{local}@{}.{tld}", labels.join(".")))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+            #[test]
+            fn never_panics_on_any_text(raw in any::<String>()) {
+                let _ = normalize_email(&raw);
+            }
+
+            /// What is stored is a fixed point: looking an account up by its stored
+            /// address, or by what was typed, finds the same row.
+            #[test]
+            fn normalizing_is_idempotent(raw in address()) {
+                if let Ok((display, normalized)) = normalize_email(&raw) {
+                    prop_assert_eq!(&normalize_email(&normalized).unwrap().1, &normalized);
+                    prop_assert_eq!(&normalize_email(&display).unwrap().1, &normalized);
+                }
+            }
+
+            /// A domain typed in its own script, in upper case, in full-width forms or
+            /// as its IDNA A-label is one mailbox.
+            #[test]
+            fn nfkc_and_idna_agree_on_the_domain(local in "[a-z0-9]{1,10}", labels in prop::collection::vec(label(), 1..3)) {
+                let domain = format!("{}.com", labels.join("."));
+                let Ok((_, normalized)) = normalize_email(&format!("{local}@{domain}")) else {
+                    return Ok(());
+                };
+                let ascii = normalized.split('@').nth(1).unwrap().to_owned();
+                prop_assert!(ascii.is_ascii());
+                let mut spellings = vec![
+                    format!("{local}@{ascii}"),
+                    format!("{local}@{}", ascii.to_uppercase()),
+                    format!("{local}@{}", domain.chars().map(full_width).collect::<String>()),
+                ];
+                // Upper case only where it maps back: ß becomes SS, another domain.
+                let upper = domain.to_uppercase();
+                if upper.to_lowercase() == domain.to_lowercase() {
+                    spellings.push(format!("{local}@{upper}"));
+                }
+                for spelling in spellings {
+                    prop_assert_eq!(&normalize_email(&spelling).unwrap().1, &normalized, "{}", spelling);
+                }
+            }
+        }
+
+        /// The full-width form of an ASCII letter or digit (NFKC folds it back).
+        fn full_width(c: char) -> char {
+            if c.is_ascii_alphanumeric() {
+                char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c)
+            } else {
+                c
+            }
+        }
+    }
 }

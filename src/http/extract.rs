@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::{StatusCode, header, request::Parts};
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -16,6 +16,7 @@ use crate::auth::{Authenticated, ClientInfo};
 /// (unknown or missing fields, wrong types) 422 `invalid_body`, others 413 or 415.
 pub struct Body<T>(pub T);
 
+#[derive(Debug, Clone, Copy)]
 enum Encoding {
     Json,
     Form,
@@ -57,25 +58,31 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
                     ),
                 )
             })?;
-        match encoding {
-            // serde would also fill a struct from a JSON array; the contract is objects.
-            Encoding::Json if bytes.trim_ascii_start().first() == Some(&b'[') => Err(invalid_body(
-                "expected a JSON object, not an array".to_owned(),
-            )),
-            Encoding::Json => serde_json::from_slice(&bytes).map(Body).map_err(|e| {
-                use serde_json::error::Category;
-                match e.classify() {
-                    Category::Data => invalid_body(e.to_string()),
-                    _ => ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "malformed_body",
-                        format!("The body is not valid JSON: {e}."),
-                    ),
-                }
-            }),
-            Encoding::Form => serde_urlencoded::from_bytes(&bytes)
-                .map(Body)
-                .map_err(|e| invalid_body(e.to_string())),
+        decode(encoding, &bytes).map(Body)
+    }
+}
+
+/// A body of `encoding` as a `T`: a problem with status 400 (not JSON) or 422 (not the
+/// expected fields) when it is not one.
+fn decode<T: DeserializeOwned>(encoding: Encoding, bytes: &[u8]) -> Result<T, ApiError> {
+    match encoding {
+        // serde would also fill a struct from a JSON array; the contract is objects.
+        Encoding::Json if bytes.trim_ascii_start().first() == Some(&b'[') => Err(invalid_body(
+            "expected a JSON object, not an array".to_owned(),
+        )),
+        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Data => invalid_body(e.to_string()),
+                _ => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_body",
+                    format!("The body is not valid JSON: {e}."),
+                ),
+            }
+        }),
+        Encoding::Form => {
+            serde_urlencoded::from_bytes(bytes).map_err(|e| invalid_body(e.to_string()))
         }
     }
 }
@@ -149,14 +156,7 @@ impl FromRequestParts<AppState> for AuthUser {
             )
             .challenge("Bearer"));
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty() && !token.contains(' '));
-        let Some(token) = token else {
+        let Some(token) = bearer_token(value) else {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
@@ -166,6 +166,17 @@ impl FromRequestParts<AppState> for AuthUser {
         };
         Ok(Self(state.auth.authenticate(token).await?))
     }
+}
+
+/// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme in any case).
+fn bearer_token(value: &HeaderValue) -> Option<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty() && !token.contains(' '))
 }
 
 /// The client's address: the peer, or what a trusted proxy says (see `client_ip`).
@@ -221,5 +232,80 @@ impl FromRequestParts<AppState> for Client {
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
         Ok(Self(ClientInfo { ip, user_agent }))
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Credentials {
+        email: String,
+        password: String,
+    }
+
+    /// Random bytes, random text, and text made of JSON's and forms' own pieces, so
+    /// that near-misses (a missing brace, a bad escape) come up often.
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            any::<Vec<u8>>(),
+            any::<String>().prop_map(String::into_bytes),
+            r#"\{("email"|"password"|"x"|:|,| |"[^"]{0,5}"|[0-9]|null|true|\[|\]|\{|\}|\\u[0-9a-f]{0,4})*\}?"#
+                .prop_map(String::into_bytes),
+            "(email|password|x|=|&|%[0-9A-Fa-f]{0,2}|\\+|[^&=%]{0,5})*".prop_map(String::into_bytes),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+
+        /// Any bytes in either encoding are a value or a 400/422 problem, never a
+        /// panic or a server error.
+        #[test]
+        fn any_body_decodes_or_is_a_client_error(bytes in body()) {
+            for encoding in [Encoding::Json, Encoding::Form] {
+                if let Err(problem) = decode::<Credentials>(encoding, &bytes) {
+                    let status = problem.status().as_u16();
+                    prop_assert!(status == 400 || status == 422, "{status}");
+                }
+            }
+        }
+
+        /// What a client encodes, in either encoding, is what the handler gets.
+        #[test]
+        fn encoded_credentials_decode_unchanged(email in any::<String>(), password in any::<String>()) {
+            let sent = Credentials { email, password };
+            let json = serde_json::to_vec(&sent).unwrap();
+            prop_assert_eq!(&decode::<Credentials>(Encoding::Json, &json).unwrap(), &sent);
+            let form = serde_urlencoded::to_string(&sent).unwrap();
+            prop_assert_eq!(&decode::<Credentials>(Encoding::Form, form.as_bytes()).unwrap(), &sent);
+        }
+
+        /// Only `Bearer <token>` (the scheme in any case) yields a token, and the token
+        /// is exactly what followed the scheme.
+        #[test]
+        fn bearer_parsing_takes_exactly_the_token(
+            scheme in "[Bb][Ee][Aa][Rr][Ee][Rr]|Basic|Token|bearer:|",
+            token in "[A-Za-z0-9._~+/=-]{0,40}",
+            noise in any::<Vec<u8>>(),
+        ) {
+            let header = format!("{scheme} {token}");
+            let value = HeaderValue::from_str(&header).unwrap();
+            let parsed = bearer_token(&value);
+            if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() {
+                prop_assert_eq!(parsed, Some(token.as_str()));
+            } else {
+                prop_assert_eq!(parsed, None);
+            }
+            // Arbitrary header bytes: no panic, and any token has no space.
+            if let Some(token) = HeaderValue::from_bytes(&noise).as_ref().ok().and_then(bearer_token) {
+                prop_assert!(!token.is_empty() && !token.contains(' '));
+            }
+        }
     }
 }

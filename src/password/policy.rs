@@ -127,4 +127,59 @@ mod tests {
             PolicyError::SameAsEmail
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Passwords near the limits: short and long, ASCII and multi-byte, with
+        /// combining marks and compatibility forms that NFKC rewrites.
+        fn password() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[a-z]{0,12}",
+                "(é|e\u{301}|ﬁ|Ａ|˜|😀|x){0,12}",
+                (1_000usize..1_100).prop_map(|n| "x".repeat(n)),
+                (250usize..270).prop_map(|n| "😀".repeat(n)),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3_000))]
+
+            /// Whatever is accepted fits both limits, as sent and as stored; whatever
+            /// is refused as too short or too long really is.
+            #[test]
+            fn limits_hold_as_sent_and_as_stored(raw in password()) {
+                let secret = SecretString::from(raw.clone());
+                let normalized: String = raw.nfkc().collect();
+                let shortest = raw.chars().count().min(normalized.chars().count());
+                let longest = raw.len().max(normalized.len());
+                match validate_new(&secret, "ada@example.com") {
+                    Ok(stored) => {
+                        prop_assert_eq!(stored.expose_secret(), normalized.as_str());
+                        prop_assert!(shortest >= MIN_CHARS && longest <= MAX_BYTES);
+                    }
+                    Err(PolicyError::TooLong) => prop_assert!(longest > MAX_BYTES),
+                    Err(PolicyError::TooShort) => {
+                        prop_assert!(longest <= MAX_BYTES && shortest < MIN_CHARS);
+                    }
+                    Err(PolicyError::Common | PolicyError::SameAsEmail) => {
+                        prop_assert!(shortest >= MIN_CHARS && longest <= MAX_BYTES);
+                    }
+                }
+            }
+
+            /// A stored password passes the policy again unchanged: changing it back
+            /// later, or re-checking it, cannot fail or drift.
+            #[test]
+            fn an_accepted_password_is_a_fixed_point(raw in password()) {
+                if let Ok(stored) = validate_new(&SecretString::from(raw), "ada@example.com") {
+                    let again = validate_new(&stored, "ada@example.com").unwrap();
+                    prop_assert_eq!(again.expose_secret(), stored.expose_secret());
+                }
+            }
+        }
+    }
 }
