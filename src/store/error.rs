@@ -30,7 +30,8 @@ pub enum StoreError {
 }
 
 impl From<sqlx::Error> for StoreError {
-    /// Connection-level failures (the database is down or unreachable) become
+    /// Connection-level failures (the database is down or unreachable, or its file
+    /// cannot be written: a full disk, a read-only file) become
     /// [`StoreError::Unavailable`], which the HTTP layer answers with 503; a unique
     /// violation of the email constraint is [`StoreError::EmailTaken`]; anything else
     /// is an error in a query.
@@ -52,6 +53,13 @@ impl From<sqlx::Error> for StoreError {
                 Self::Unavailable(err)
             }
             sqlx::Error::Database(db)
+                if db
+                    .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                    .is_some_and(is_sqlite_outage) =>
+            {
+                Self::Unavailable(err)
+            }
+            sqlx::Error::Database(db)
                 if db.is_unique_violation()
                     && (db.constraint() == Some(EMAIL_CONSTRAINT)
                         || db.message().contains(EMAIL_COLUMN)) =>
@@ -61,4 +69,14 @@ impl From<sqlx::Error> for StoreError {
             _ => Self::Database(err),
         }
     }
+}
+
+/// SQLite's primary result codes for a file that cannot be used right now, whatever
+/// the query: BUSY (5, past the busy timeout), READONLY (8), IOERR (10), FULL (13) and
+/// CANTOPEN (14). The extended codes carry the primary one in their low byte.
+fn is_sqlite_outage(err: &sqlx::sqlite::SqliteError) -> bool {
+    use sqlx::error::DatabaseError;
+    err.code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 8 | 10 | 13 | 14))
 }

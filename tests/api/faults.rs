@@ -1,6 +1,7 @@
 //! The database going away and coming back, on PostgreSQL. The app reaches the server
 //! through a TCP proxy that the test can cut, which is what a network partition or a
-//! restarting database looks like from Sesame's side.
+//! restarting database looks like from Sesame's side; and a real restart of the
+//! local PostgreSQL cluster under load.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,7 @@ use reqwest::StatusCode;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
-use super::helpers::{PASSWORD, assert_problem, spawn_app_with};
+use super::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with};
 
 struct Proxy {
     address: String,
@@ -69,6 +70,7 @@ fn host_port(url: &str) -> &str {
 #[tokio::test]
 #[ignore = "PostgreSQL only: .ci/run runs it with `cargo test --test api_postgres -- --ignored`"]
 async fn a_lost_database_means_503_then_recovery_without_a_restart() {
+    let _alone = ONE_OUTAGE_AT_A_TIME.lock().await;
     let server = std::env::var("SESAME_TEST_POSTGRES_URL")
         .expect("this test needs SESAME_TEST_POSTGRES_URL (PostgreSQL)");
     assert!(
@@ -147,4 +149,112 @@ async fn a_lost_database_means_503_then_recovery_without_a_restart() {
         .await
         .unwrap();
     assert_eq!(users, 1);
+}
+
+/// The two PostgreSQL-only tests both take the database away: one at a time.
+static ONE_OUTAGE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// What one client saw during the restart.
+#[derive(Default)]
+struct Seen {
+    acknowledged: Vec<String>,
+    refused: usize,
+    slowest: Duration,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: .ci/run runs it with `cargo test --test api_postgres -- --ignored`"]
+async fn postgresql_restarted_under_load_fails_fast_and_recovers() {
+    let _alone = ONE_OUTAGE_AT_A_TIME.lock().await;
+    assert!(
+        std::env::current_exe()
+            .unwrap()
+            .to_string_lossy()
+            .contains("api_postgres")
+            && std::env::var_os("SESAME_TEST_POSTGRES_URL").is_some(),
+        "run this test from the api_postgres binary, with SESAME_TEST_POSTGRES_URL"
+    );
+    let app = Arc::new(spawn_app().await);
+    app.signed_up("ada@example.com").await;
+
+    // Four clients registering as fast as they can (each a write to the store), until
+    // told to stop; every answer must be 201 or a quick 503.
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let (app, stop) = (app.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut seen = Seen::default();
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let email = format!("load{client}-{i}@example.com");
+                    let started = Instant::now();
+                    let response = app.register(&email, PASSWORD).await;
+                    seen.slowest = seen.slowest.max(started.elapsed());
+                    match response.status() {
+                        StatusCode::CREATED => seen.acknowledged.push(email),
+                        StatusCode::SERVICE_UNAVAILABLE => {
+                            seen.refused += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        other => panic!("{email}: {other} during the restart"),
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let restart = tokio::process::Command::new("sh")
+        .args([
+            "-c",
+            "pg_ctlcluster --skip-systemctl-redirect \"$(ls /etc/postgresql)\" main restart",
+        ])
+        .status()
+        .await
+        .expect("pg_ctlcluster restarts the local cluster");
+    assert!(restart.success(), "pg_ctlcluster restart failed");
+
+    // Back without restarting Sesame.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while app.get("/readyz").await.status() != StatusCode::OK {
+        assert!(
+            Instant::now() < deadline,
+            "did not recover after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let mut acknowledged = vec!["ada@example.com".to_owned()];
+    let (mut refused, mut slowest) = (0, Duration::ZERO);
+    for client in clients {
+        let seen = client.await.unwrap();
+        acknowledged.extend(seen.acknowledged);
+        refused += seen.refused;
+        slowest = slowest.max(seen.slowest);
+    }
+    eprintln!(
+        "restart under load: {} acknowledged, {refused} refused with 503, slowest answer {slowest:?}",
+        acknowledged.len()
+    );
+    // No request hangs: each rides the restart out or is refused within the pool's
+    // 3-second acquire timeout.
+    assert!(
+        slowest < Duration::from_secs(4),
+        "an answer took {slowest:?}"
+    );
+    // Nothing acknowledged lost, nothing unacknowledged half-written.
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.db().await)
+        .await
+        .unwrap();
+    assert_eq!(users, acknowledged.len() as i64);
+    for email in acknowledged.iter().step_by(25) {
+        assert_eq!(app.login(email, PASSWORD).await.status(), StatusCode::OK);
+    }
 }

@@ -10,6 +10,7 @@ mod helpers;
 mod bodies;
 mod cluster;
 mod discovery;
+mod disk;
 mod faults;
 mod limits;
 mod login;
