@@ -248,48 +248,34 @@ async fn one_life(
     else {
         return;
     };
-    let mut access = tokens["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let mut refresh = tokens["refresh_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let text = |value: &Value, key: &str| value[key].as_str().unwrap_or_default().to_owned();
+    let with_token = |method: reqwest::Method, path: &str, token: &str| {
+        client
+            .request(method, format!("{base}{path}"))
+            .header("x-forwarded-for", address)
+            .bearer_auth(token)
+            .send()
+    };
+    let (mut access, mut refresh) = (
+        text(&tokens, "access_token"),
+        text(&tokens, "refresh_token"),
+    );
     for call in 1..=CALLS_PER_LOGIN {
         if Instant::now() >= deadline {
             break;
         }
-        let me = client
-            .get(format!("{base}/me"))
-            .bearer_auth(&access)
-            .send()
-            .await;
+        let me = with_token(reqwest::Method::GET, "/me", &access).await;
         totals.record("me", me).await;
         if call % 20 == 0 {
             let body = json!({"refresh_token": refresh});
-            if let Some((200, pair)) = totals
-                .record("refresh", post("/refresh", &body).await)
-                .await
-            {
-                access = pair["access_token"].as_str().unwrap_or_default().to_owned();
-                refresh = pair["refresh_token"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
+            let rotated = post("/refresh", &body).await;
+            if let Some((200, pair)) = totals.record("refresh", rotated).await {
+                (access, refresh) = (text(&pair, "access_token"), text(&pair, "refresh_token"));
             }
         }
     }
-    let sessions = client
-        .get(format!("{base}/me/sessions"))
-        .bearer_auth(&access)
-        .send()
-        .await;
+    let sessions = with_token(reqwest::Method::GET, "/me/sessions", &access).await;
     totals.record("sessions", sessions).await;
-    let logout = client
-        .post(format!("{base}/logout"))
-        .bearer_auth(&access)
-        .send()
-        .await;
+    let logout = with_token(reqwest::Method::POST, "/logout", &access).await;
     totals.record("logout", logout).await;
 }
