@@ -83,6 +83,11 @@ impl Metrics {
             "Requests refused with 503 because the hashing queue was full.",
         );
         describe(
+            "sesame_log_lines_dropped_total",
+            None,
+            "Log lines dropped because the log writer fell 128k lines behind.",
+        );
+        describe(
             "sesame_active_sessions",
             None,
             "Sessions that have neither ended nor expired.",
@@ -149,6 +154,12 @@ impl Metrics {
                 .register_gauge(&Key::from_static_name("sesame_active_sessions"), &METADATA)
                 .set(count as f64);
         }
+        self.recorder
+            .register_counter(
+                &Key::from_static_name("sesame_log_lines_dropped_total"),
+                &METADATA,
+            )
+            .absolute(super::dropped_log_lines());
         self.recorder.handle().render()
     }
 

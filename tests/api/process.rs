@@ -3,6 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -274,4 +275,53 @@ async fn users_move_between_stores_with_export_and_import() {
     server.logged_in("ada@example.com").await;
     server.logged_in("bob@example.com").await;
     server.stop();
+}
+
+/// A log reader that stalls (a full pipe: a stuck log shipper, a paused terminal) must
+/// not stall the server. Every request writes an access line; with nobody reading
+/// stdout, a pipe fills after a few hundred lines, and a server that wrote its log on
+/// the request path would stop answering there.
+#[tokio::test]
+async fn a_stalled_log_reader_does_not_stall_requests() {
+    use std::io::{BufRead, BufReader};
+
+    let database = TestDatabase::new().await;
+    let mut child = std::process::Command::new(super::server::BIN)
+        .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0"])
+        .args(["--database", &database.url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Read up to the line that gives the address, then never again (the reader stays
+    // open, so writes block rather than fail).
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let address = loop {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "no listening line"
+        );
+        let entry: Value = serde_json::from_str(&line).unwrap();
+        if entry["message"] == "listening" {
+            break entry["address"].as_str().unwrap().to_owned();
+        }
+    };
+    let client = reqwest::Client::new();
+    let url = format!("http://{address}/healthz");
+    // 3,000 lines of about 250 bytes: over ten times a 64 KiB pipe.
+    let requests = futures::stream::iter(0..3_000)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            async move { client.get(&url).send().await.map(|r| r.status()) }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>();
+    let answers = tokio::time::timeout(Duration::from_secs(30), requests).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let answers = answers.expect("requests stalled behind the log pipe");
+    assert!(answers.iter().all(|a| matches!(a, Ok(StatusCode::OK))));
+    drop(stdout);
 }
