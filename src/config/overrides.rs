@@ -93,8 +93,8 @@ pub struct Overrides {
     /// 86400 [default: 900].
     #[arg(long, env = "SESAME_LOGIN_LOCKOUT")]
     pub login_lockout: Option<u64>,
-    /// Requests a minute each client address may make to /login, /register, /token and
-    /// /refresh (per instance); 0 turns the limit off [default: 60].
+    /// Requests a minute each client address may make to the endpoints that take a
+    /// password or a refresh token (per instance); 0 turns the limit off [default: 60].
     #[arg(long, env = "SESAME_IP_RATE_LIMIT")]
     pub ip_rate_limit: Option<u32>,
     /// Addresses or networks of reverse proxies whose X-Forwarded-For / Forwarded

@@ -165,6 +165,7 @@ async fn metrics_count_requests_logins_hashes_and_sessions() {
     assert_eq!(series("sesame_hash_queue_depth"), 0.0);
     assert_eq!(series("sesame_hash_rejections_total"), 0.0);
     assert_eq!(series("sesame_active_sessions"), 1.0);
+    assert_eq!(series("sesame_log_lines_dropped_total"), 0.0);
     assert!(text.contains("sesame_http_request_duration_seconds_bucket{"));
     assert!(!text.contains("ada@example.com"));
 }
