@@ -46,4 +46,24 @@ impl Auth {
         };
         Ok(self.store.create_user(&user).await?)
     }
+
+    /// Stores users whose passwords are already hashed, `(email, normalized email,
+    /// hash)`, in one transaction; for each, `false` when the email already had an
+    /// account (that one is skipped).
+    pub async fn import_users(
+        &self,
+        users: Vec<(String, String, SecretString)>,
+    ) -> Result<Vec<bool>, Error> {
+        let users: Vec<NewUser> = users
+            .into_iter()
+            .map(|(email, email_normalized, password_hash)| NewUser {
+                id: Uuid::now_v7(),
+                email,
+                email_normalized,
+                password_hash,
+                created_at: self.clock.now(),
+            })
+            .collect();
+        Ok(self.store.import_users(&users).await?)
+    }
 }

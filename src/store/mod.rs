@@ -30,6 +30,7 @@ pub use files::{Permissions, check as check_permissions};
 pub use keys::{KeyStore, SecretBytes, StoredKey};
 pub use rotation::{Rotation, RotationPolicy};
 pub use sessions::{EndReason, NewRefreshToken, NewSession, SessionInfo, SessionStore};
+pub use sql::QueryPlan;
 pub use throttle::{Attempt, LoginThrottle, ThrottleStore};
 pub use users::{Credentials, NewUser, User, UserStore};
 
@@ -40,6 +41,10 @@ pub trait Store: UserStore + SessionStore + ThrottleStore + KeyStore + 'static {
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Answers when the database does.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// How the database would run each query on the request paths (see
+    /// `sql/plans.rs`); `price_out_scans` shows where an index could serve a query
+    /// that a small table makes cheaper to scan.
+    async fn query_plans(&self, price_out_scans: bool) -> Result<Vec<QueryPlan>, StoreError>;
 }
 
 /// Opens the store named by `url`: `sqlite://FILE` or `postgres://…`. A SQLite file

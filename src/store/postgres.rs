@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres};
 
 use super::StoreError;
-use super::sql::{Changed, Engine, LOAD_REFRESH};
+use super::sql::{Changed, Engine, HotQuery, LOAD_REFRESH};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -42,6 +42,12 @@ impl Engine for PostgresStore {
     const LOAD_REFRESH_FOR_UPDATE: &'static str = concatcp!(LOAD_REFRESH, " FOR UPDATE OF t, s");
     const LOAD_FAILURES_FOR_UPDATE: &'static str =
         "SELECT failures, last_failure_at FROM login_failures WHERE key = $1 FOR UPDATE";
+    const PLAN_COLUMN: &'static str = "QUERY PLAN";
+    const PRICE_OUT_SCANS: Option<&'static str> = Some("SET LOCAL enable_seqscan = off");
+
+    fn explain(query: &HotQuery) -> &'static str {
+        query.postgres
+    }
 
     fn pool(&self) -> &PgPool {
         &self.pool

@@ -33,7 +33,7 @@ pub struct NewSession {
 }
 
 /// A refresh token to store: its digest and when it stops being accepted.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NewRefreshToken {
     pub hash: Vec<u8>,
     pub expires_at: OffsetDateTime,

@@ -1,7 +1,10 @@
 //! The embedded default: one SQLite file in WAL mode with full fsync on commit.
 //! Writing transactions begin `IMMEDIATE`: they take the write lock before their first
 //! read, so concurrent rotations or throttle claims queue up instead of deciding on
-//! stale reads (SQLite has no row locks).
+//! stale reads (SQLite has no row locks). Writes go through a pool of their own with
+//! one connection, so within a process they wait in line for it rather than in
+//! SQLite's busy handler (see `Engine::writer`); reads use the other pool and, in WAL
+//! mode, never wait for a writer.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -12,18 +15,31 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
 
-use super::StoreError;
 use super::files::{self, Permissions};
-use super::sql::{Changed, Engine, LOAD_REFRESH};
+use super::sql::{Changed, Engine, HotQuery, LOAD_REFRESH, RotationRequest, rotate_in};
+use super::{Rotation, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How often start-up steps that can race with another process are tried.
 const STARTUP_ATTEMPTS: u64 = 5;
 
+/// The most rotations one commit takes: a burst's worth, while one transaction stays
+/// short.
+const MAX_GROUP: usize = 256;
+
+/// A rotation waiting for the writer, and where its result goes.
+type RotationJob = (
+    RotationRequest,
+    oneshot::Sender<Result<Rotation, StoreError>>,
+);
+
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
+    rotations: mpsc::Sender<RotationJob>,
 }
 
 impl SqliteStore {
@@ -57,10 +73,23 @@ impl SqliteStore {
                 .await;
             match pool {
                 Ok(pool) => {
-                    if !in_memory {
+                    let writer = if in_memory {
+                        // A second pool would open a second, empty database.
+                        pool.clone()
+                    } else {
                         files::narrow_companions(&file)?;
-                    }
-                    return Ok(Self { pool });
+                        SqlitePoolOptions::new()
+                            .max_connections(1)
+                            .connect_with(options.clone())
+                            .await?
+                    };
+                    let (rotations, queue) = mpsc::channel(4 * MAX_GROUP);
+                    tokio::spawn(group_commits(writer.clone(), queue));
+                    return Ok(Self {
+                        pool,
+                        writer,
+                        rotations,
+                    });
                 }
                 Err(sqlx::Error::Database(e))
                     if e.code().as_deref() == Some("5") && attempt < STARTUP_ATTEMPTS =>
@@ -82,13 +111,35 @@ impl Engine for SqliteStore {
     const LOAD_REFRESH_FOR_UPDATE: &'static str = LOAD_REFRESH;
     const LOAD_FAILURES_FOR_UPDATE: &'static str =
         "SELECT failures, last_failure_at FROM login_failures WHERE key = $1";
+    const PLAN_COLUMN: &'static str = "detail";
+    const PRICE_OUT_SCANS: Option<&'static str> = None;
+
+    fn explain(query: &HotQuery) -> &'static str {
+        query.sqlite
+    }
 
     fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn commit_rotation(&self, request: RotationRequest) -> Result<Rotation, StoreError> {
+        let (reply, result) = oneshot::channel();
+        // Either end closes only if the group-commit task is gone, which it never is
+        // while the store lives unless it panicked.
+        let crashed = || StoreError::Unavailable(sqlx::Error::WorkerCrashed);
+        self.rotations
+            .send((request, reply))
+            .await
+            .map_err(|_| crashed())?;
+        result.await.map_err(|_| crashed())?
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -109,6 +160,48 @@ impl Engine for SqliteStore {
     }
 }
 
+/// Commits concurrent rotations together. SQLite takes one writer at a time and each
+/// commit waits for the disk (`synchronous=FULL`), so the rotations that queued while
+/// the last commit was flushing run in one transaction, in the order they came, and
+/// share one flush. Each caller still hears only after that commit: nothing is
+/// acknowledged before it is on disk. Should a statement or the commit fail, the group
+/// is rolled back and each rotation runs again on its own, so that one request's
+/// failure is never another's. Ends when the store is dropped.
+async fn group_commits(writer: SqlitePool, mut queue: mpsc::Receiver<RotationJob>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let requests: Vec<&RotationRequest> = group.iter().map(|(request, _)| request).collect();
+        match commit_together(&writer, &requests).await {
+            Ok(rotations) => {
+                for ((_, reply), rotation) in group.drain(..).zip(rotations) {
+                    // A caller that went away (its client hung up) needs no answer.
+                    let _ = reply.send(Ok(rotation));
+                }
+            }
+            Err(_) => {
+                for (request, reply) in group.drain(..) {
+                    let result = commit_together(&writer, &[&request]).await;
+                    let _ = reply.send(result.map(|mut rotations| rotations.remove(0)));
+                }
+            }
+        }
+    }
+}
+
+/// Runs `requests` in order in one writing transaction and commits it.
+async fn commit_together(
+    writer: &SqlitePool,
+    requests: &[&RotationRequest],
+) -> Result<Vec<Rotation>, StoreError> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut rotations = Vec::with_capacity(requests.len());
+    for request in requests {
+        rotations.push(rotate_in::<SqliteStore>(&mut tx, request).await?);
+    }
+    tx.commit().await?;
+    Ok(rotations)
+}
+
 impl Changed for sqlx::sqlite::SqliteQueryResult {
     fn rows(&self) -> u64 {
         self.rows_affected()
@@ -122,7 +215,9 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::store::{NewUser, Store, UserStore};
+    use crate::store::{
+        NewRefreshToken, NewSession, NewUser, RotationPolicy, SessionStore, Store, UserStore,
+    };
 
     fn user(id: Uuid, email: &str) -> NewUser {
         NewUser {
@@ -157,5 +252,97 @@ mod tests {
             matches!(same_id, Err(StoreError::Database(_))),
             "{same_id:?}"
         );
+    }
+
+    fn digest(n: u32) -> Vec<u8> {
+        let mut digest = vec![0u8; 32];
+        digest[..4].copy_from_slice(&n.to_be_bytes());
+        digest
+    }
+
+    /// Rotations that arrive together are committed together; one of them failing
+    /// (here: its new token collides with a stored one) must cost the others nothing,
+    /// and must leave nothing of its own behind.
+    #[tokio::test]
+    async fn a_failing_rotation_does_not_take_its_group_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let store = SqliteStore::connect(&url, 4, Permissions::Strict)
+            .await
+            .unwrap();
+        Store::migrate(&store).await.unwrap();
+        let now = OffsetDateTime::now_utc();
+        let id = Uuid::now_v7();
+        let mut ada = user(id, "ada@example.com");
+        ada.created_at = now;
+        store.create_user(&ada).await.unwrap();
+        let sessions = 20;
+        for n in 0..sessions {
+            let session = NewSession {
+                id: Uuid::now_v7(),
+                user_id: id,
+                created_at: now,
+                expires_at: now + time::Duration::days(30),
+                user_agent: None,
+                ip: None,
+                refresh_token_hash: digest(n),
+                refresh_expires_at: now + time::Duration::days(30),
+                verified_hash: ada.password_hash.clone(),
+                rehash: None,
+                throttle_key: vec![1],
+                source_key: None,
+            };
+            store.record_login(&session).await.unwrap();
+        }
+        let policy = RotationPolicy {
+            idle_timeout: time::Duration::days(30),
+            grace: time::Duration::seconds(10),
+        };
+        let next = |n: u32| NewRefreshToken {
+            hash: digest(n),
+            expires_at: now + time::Duration::days(30),
+        };
+        // Session 0's new token would be session 1's current one: a primary-key clash.
+        let clash = next(1);
+        let rotations = (0..sessions).map(|n| {
+            let replacement = if n == 0 {
+                clash.clone()
+            } else {
+                next(1000 + n)
+            };
+            let presented = digest(n);
+            let store = &store;
+            async move {
+                store
+                    .rotate_refresh_token(&presented, &replacement, now, policy)
+                    .await
+            }
+        });
+        let results = futures::future::join_all(rotations).await;
+
+        assert!(
+            matches!(results[0], Err(StoreError::Database(_))),
+            "{:?}",
+            results[0]
+        );
+        for result in &results[1..] {
+            assert!(matches!(result, Ok(Rotation::Rotated { .. })), "{result:?}");
+        }
+        // Session 0's token was not marked used by the failed attempt: it rotates as a
+        // first use, not as a replay.
+        let retried = store
+            .rotate_refresh_token(&digest(0), &next(999), now, policy)
+            .await;
+        assert!(
+            matches!(retried, Ok(Rotation::Rotated { .. })),
+            "{retried:?}"
+        );
+        // The others' new tokens were committed: each rotates in turn.
+        for n in 1..sessions {
+            let again = store
+                .rotate_refresh_token(&digest(1000 + n), &next(2000 + n), now, policy)
+                .await;
+            assert!(matches!(again, Ok(Rotation::Rotated { .. })), "{again:?}");
+        }
     }
 }

@@ -37,6 +37,9 @@ pub struct NewUser {
 pub trait UserStore: Send + Sync {
     /// Inserts a user; [`StoreError::EmailTaken`] when the normalized email exists.
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
+    /// Inserts many users in one transaction (a bulk import); for each, `false` when
+    /// its normalized email already had an account, which is then left as it was.
+    async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>, StoreError>;
     async fn credentials_by_email(
         &self,
         email_normalized: &str,

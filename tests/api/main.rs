@@ -15,6 +15,7 @@ mod faults;
 mod limits;
 mod login;
 mod me;
+mod plans;
 mod process;
 mod readme;
 mod refresh;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Conn, Engine, Row, connection};
+use super::{Conn, Engine, Row, connection, write_connection};
 use time::OffsetDateTime;
 
 use crate::store::{KeyStore, SecretBytes, StoreError, StoredKey};
@@ -41,7 +41,7 @@ impl<E: Engine> KeyStore for E {
             pem.into(),
             key.created_at.into(),
         ];
-        connection(self)
+        write_connection(self)
             .await?
             .execute(INSERT_IF_NONE, &args)
             .await?;
@@ -58,7 +58,7 @@ impl<E: Engine> KeyStore for E {
         candidate: &SecretBytes,
         now: OffsetDateTime,
     ) -> Result<SecretBytes, StoreError> {
-        let mut conn = connection(self).await?;
+        let mut conn = write_connection(self).await?;
         let args = [name.into(), candidate.0.as_slice().into(), now.into()];
         conn.execute(SECRET_IF_NONE, &args).await?;
         let row = conn.fetch_optional(SECRET, &[name.into()]).await?;

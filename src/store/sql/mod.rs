@@ -14,11 +14,14 @@
 //! `conn.execute(SQL, &[id.into(), now.into()])` as what it is.
 
 mod keys;
+mod plans;
 mod sessions;
 mod throttle;
 mod users;
 
-pub(crate) use sessions::LOAD_REFRESH;
+pub(crate) use plans::HotQuery;
+pub use plans::QueryPlan;
+pub(crate) use sessions::{LOAD_REFRESH, RotationRequest, rotate_in};
 
 use async_trait::async_trait;
 use sqlx::query::Query;
@@ -26,7 +29,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::StoreError;
+use super::{Rotation, StoreError};
 
 /// A value bound to a numbered parameter. Each engine encodes it as its schema expects
 /// (a UUID is a `UUID` in PostgreSQL and a 16-byte `BLOB` in SQLite).
@@ -259,8 +262,24 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// Loads a throttle counter (`failures`, `last_failure_at`) by `key` ($1), locked
     /// until the transaction ends.
     const LOAD_FAILURES_FOR_UPDATE: &'static str;
+    /// The column of `EXPLAIN`'s rows that holds a step of the plan.
+    const PLAN_COLUMN: &'static str;
+    /// A statement that makes full scans the planner's last resort for the rest of
+    /// the transaction, where the planner prefers them on small tables.
+    const PRICE_OUT_SCANS: Option<&'static str>;
+
+    /// The `EXPLAIN` of a hot query in this engine's dialect.
+    fn explain(query: &HotQuery) -> &'static str;
 
     fn pool(&self) -> &sqlx::Pool<Self::Db>;
+
+    /// Where writes go. SQLite takes one writer at a time: a writer that finds the
+    /// lock taken sleeps in its busy handler, in steps up to 100 ms, so writes from a
+    /// shared pool wait far longer than their turn. Its engine gives writes a pool of
+    /// one connection, where they queue in order and each starts as the last commits.
+    fn writer(&self) -> &sqlx::Pool<Self::Db> {
+        self.pool()
+    }
 
     /// A transaction that will write after reading: it must hold its locks from the
     /// first read on, so that concurrent ones decide in turn, never on stale reads.
@@ -268,13 +287,30 @@ pub(crate) trait Engine: Send + Sync + 'static {
 
     /// Applies pending migrations; safe to run from several processes at once.
     async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Runs a refresh-token rotation and commits it. By default each rotation is a
+    /// transaction of its own; an engine whose writers take turns (SQLite) can instead
+    /// commit concurrent rotations together, one disk flush for many.
+    async fn commit_rotation(&self, request: RotationRequest) -> Result<Rotation, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let rotation = rotate_in::<Self>(&mut tx, &request).await?;
+        tx.commit().await?;
+        Ok(rotation)
+    }
 }
 
-/// A pooled connection, for statements that need no transaction.
+/// A pooled connection, for reads that need no transaction.
 async fn connection<E: Engine>(
     engine: &E,
 ) -> Result<sqlx::pool::PoolConnection<E::Db>, StoreError> {
     Ok(engine.pool().acquire().await?)
+}
+
+/// A connection for writes that need no transaction.
+async fn write_connection<E: Engine>(
+    engine: &E,
+) -> Result<sqlx::pool::PoolConnection<E::Db>, StoreError> {
+    Ok(engine.writer().acquire().await?)
 }
 
 #[async_trait]
@@ -286,5 +322,9 @@ impl<E: Engine> super::Store for E {
     async fn ping(&self) -> Result<(), StoreError> {
         connection(self).await?.execute("SELECT 1", &[]).await?;
         Ok(())
+    }
+
+    async fn query_plans(&self, price_out_scans: bool) -> Result<Vec<QueryPlan>, StoreError> {
+        plans::hot_query_plans(self, price_out_scans).await
     }
 }

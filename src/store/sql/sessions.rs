@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::users::user_from_row;
-use super::{Conn, Engine, Row, connection};
+use super::{Conn, Engine, Row, connection, write_connection};
 use crate::store::rotation::{RefreshState, Verdict};
 use crate::store::{
     EndReason, NewRefreshToken, NewSession, Rotation, RotationPolicy, SessionInfo, SessionStore,
@@ -35,26 +35,28 @@ const INSERT_REFRESH: &str =
 // SQLite, the database) and proves the verified hash is still the stored one, so a
 // password change either commits before (and the login opens nothing) or after (and
 // ends the new session with the others).
-const STAMP_LOGIN: &str =
+pub(super) const STAMP_LOGIN: &str =
     "UPDATE users SET last_login_at = $2 WHERE id = $1 AND password_hash = $3";
-const REHASH: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
-const CLEAR_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
+pub(super) const REHASH: &str =
+    "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+pub(super) const CLEAR_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
 const REMEMBER_SOURCE: &str = "INSERT INTO login_sources (key, last_success_at) VALUES ($1, $2)
      ON CONFLICT (key) DO UPDATE SET last_success_at = excluded.last_success_at";
-const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1";
-const CHILD_EXPIRY: &str =
+pub(super) const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1";
+pub(super) const CHILD_EXPIRY: &str =
     "SELECT expires_at FROM refresh_tokens WHERE token_hash = $1 AND parent_hash = $2";
-const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1";
-const END: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1";
-const SESSION_USER: &str =
+pub(super) const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1";
+pub(super) const END: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1";
+pub(super) const SESSION_USER: &str =
     "SELECT u.id, u.email, u.email_verified, u.disabled, u.created_at, s.expires_at
      FROM sessions s JOIN users u ON u.id = s.user_id
      WHERE s.id = $1 AND s.user_id = $2 AND s.ended_at IS NULL";
-const LIST: &str = "SELECT id, created_at, last_used_at, expires_at, user_agent, ip FROM sessions
+pub(super) const LIST: &str =
+    "SELECT id, created_at, last_used_at, expires_at, user_agent, ip FROM sessions
      WHERE user_id = $1 AND ended_at IS NULL ORDER BY created_at DESC";
-const END_ONE: &str = "UPDATE sessions SET ended_at = $3, end_reason = $4
+pub(super) const END_ONE: &str = "UPDATE sessions SET ended_at = $3, end_reason = $4
      WHERE id = $1 AND user_id = $2 AND ended_at IS NULL";
-const END_ALL: &str = "UPDATE sessions SET ended_at = $3, end_reason = $4
+pub(super) const END_ALL: &str = "UPDATE sessions SET ended_at = $3, end_reason = $4
      WHERE user_id = $1 AND ended_at IS NULL AND id IS DISTINCT FROM $2";
 // Times are compared as values on PostgreSQL and as sqlx's fixed-width UTC text on
 // SQLite: the same order either way.
@@ -73,10 +75,87 @@ fn refresh_state(row: &impl Row) -> Result<(Uuid, User, RefreshState), StoreErro
     Ok((row.uuid("session_id")?, user, state))
 }
 
+/// A rotation to run: the digest presented, the token to issue, when, under which rules.
+#[derive(Debug)]
+pub(crate) struct RotationRequest {
+    pub presented: Vec<u8>,
+    pub next: NewRefreshToken,
+    pub now: OffsetDateTime,
+    pub policy: RotationPolicy,
+}
+
+/// One rotation's reads and writes, in a writing transaction the caller commits (on
+/// its own, or with other rotations: see [`Engine::commit_rotation`]).
+pub(crate) async fn rotate_in<E: Engine + ?Sized>(
+    tx: &mut E::Conn,
+    request: &RotationRequest,
+) -> Result<Rotation, StoreError> {
+    let RotationRequest {
+        presented,
+        next,
+        now,
+        policy,
+    } = request;
+    let (presented, now) = (presented.as_slice(), *now);
+    let row = tx
+        .fetch_optional(E::LOAD_REFRESH_FOR_UPDATE, &[presented.into()])
+        .await?;
+    let Some(row) = row else {
+        return Ok(Rotation::Unknown);
+    };
+    let (session_id, user, state) = refresh_state(&row)?;
+    let verdict = policy.decide(&state, next.expires_at, now);
+    Ok(match verdict {
+        Verdict::Refuse(_) => verdict.into_rotation(session_id, user),
+        Verdict::EndSession(reason) => {
+            let args = [session_id.into(), now.into(), reason.as_str().into()];
+            tx.execute(END, &args).await?;
+            verdict.into_rotation(session_id, user)
+        }
+        Verdict::Rotate {
+            first_use,
+            expires_at,
+        } => {
+            let child = if first_use {
+                tx.execute(MARK_USED, &[presented.into(), now.into()])
+                    .await?;
+                None
+            } else {
+                // A replay inside the grace window: `next` is derived from the
+                // presented token, so it is the child the first use stored. Hand
+                // that one out again; a second live token would fork the session.
+                let hash = next.hash.as_slice();
+                tx.fetch_optional(CHILD_EXPIRY, &[hash.into(), presented.into()])
+                    .await?
+            };
+            let expires_at = match child {
+                Some(child) => child.time("expires_at")?,
+                None => {
+                    let args = [
+                        next.hash.as_slice().into(),
+                        session_id.into(),
+                        Some(presented).into(),
+                        now.into(),
+                        expires_at.into(),
+                    ];
+                    tx.execute(INSERT_REFRESH, &args).await?;
+                    expires_at
+                }
+            };
+            tx.execute(TOUCH, &[session_id.into(), now.into()]).await?;
+            Rotation::Rotated {
+                session_id,
+                user,
+                expires_at,
+            }
+        }
+    })
+}
+
 #[async_trait]
 impl<E: Engine> SessionStore for E {
     async fn record_login(&self, session: &NewSession) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let (user_id, now) = (session.user_id, session.created_at);
         let verified = session.verified_hash.expose_secret();
         let stamped = tx
@@ -131,62 +210,13 @@ impl<E: Engine> SessionStore for E {
         now: OffsetDateTime,
         policy: RotationPolicy,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let row = tx
-            .fetch_optional(E::LOAD_REFRESH_FOR_UPDATE, &[presented.into()])
-            .await?;
-        let Some(row) = row else {
-            return Ok(Rotation::Unknown);
+        let request = RotationRequest {
+            presented: presented.to_vec(),
+            next: next.clone(),
+            now,
+            policy,
         };
-        let (session_id, user, state) = refresh_state(&row)?;
-        let verdict = policy.decide(&state, next.expires_at, now);
-        let rotation = match verdict {
-            Verdict::Refuse(_) => return Ok(verdict.into_rotation(session_id, user)),
-            Verdict::EndSession(reason) => {
-                let args = [session_id.into(), now.into(), reason.as_str().into()];
-                tx.execute(END, &args).await?;
-                verdict.into_rotation(session_id, user)
-            }
-            Verdict::Rotate {
-                first_use,
-                expires_at,
-            } => {
-                let child = if first_use {
-                    tx.execute(MARK_USED, &[presented.into(), now.into()])
-                        .await?;
-                    None
-                } else {
-                    // A replay inside the grace window: `next` is derived from the
-                    // presented token, so it is the child the first use stored. Hand
-                    // that one out again; a second live token would fork the session.
-                    let hash = next.hash.as_slice();
-                    tx.fetch_optional(CHILD_EXPIRY, &[hash.into(), presented.into()])
-                        .await?
-                };
-                let expires_at = match child {
-                    Some(child) => child.time("expires_at")?,
-                    None => {
-                        let args = [
-                            next.hash.as_slice().into(),
-                            session_id.into(),
-                            Some(presented).into(),
-                            now.into(),
-                            expires_at.into(),
-                        ];
-                        tx.execute(INSERT_REFRESH, &args).await?;
-                        expires_at
-                    }
-                };
-                tx.execute(TOUCH, &[session_id.into(), now.into()]).await?;
-                Rotation::Rotated {
-                    session_id,
-                    user,
-                    expires_at,
-                }
-            }
-        };
-        tx.commit().await?;
-        Ok(rotation)
+        self.commit_rotation(request).await
     }
 
     async fn active_session_user(
@@ -243,7 +273,11 @@ impl<E: Engine> SessionStore for E {
             now.into(),
             reason.as_str().into(),
         ];
-        Ok(connection(self).await?.execute(END_ONE, &args).await? == 1)
+        Ok(write_connection(self)
+            .await?
+            .execute(END_ONE, &args)
+            .await?
+            == 1)
     }
 
     async fn end_sessions(
@@ -259,7 +293,7 @@ impl<E: Engine> SessionStore for E {
             now.into(),
             reason.as_str().into(),
         ];
-        connection(self).await?.execute(END_ALL, &args).await
+        write_connection(self).await?.execute(END_ALL, &args).await
     }
 
     async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError> {

@@ -6,18 +6,19 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{Conn, Engine, Row, connection};
+use super::{Conn, Engine, Row, write_connection};
 use crate::store::{Attempt, LoginThrottle, StoreError, ThrottleStore};
 
 // A new key starts at zero failures: its first attempt is allowed whatever the time.
 const CREATE: &str = "INSERT INTO login_failures (key, failures, last_failure_at)
      VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING";
-const COUNT: &str = "UPDATE login_failures SET failures = $2, last_failure_at = $3 WHERE key = $1";
+pub(super) const COUNT: &str =
+    "UPDATE login_failures SET failures = $2, last_failure_at = $3 WHERE key = $1";
 const CLEAR: &str = "DELETE FROM login_failures WHERE key = $1";
-const KNOWN: &str = "SELECT last_success_at FROM login_sources WHERE key = $1";
-const FORGET_SOURCES: &str = "DELETE FROM login_sources WHERE last_success_at < $1";
+pub(super) const KNOWN: &str = "SELECT last_success_at FROM login_sources WHERE key = $1";
+pub(super) const FORGET_SOURCES: &str = "DELETE FROM login_sources WHERE last_success_at < $1";
 // On SQLite a text comparison of sqlx's fixed UTC format: exact to the second, enough.
-const FORGET: &str = "DELETE FROM login_failures WHERE last_failure_at < $1";
+pub(super) const FORGET: &str = "DELETE FROM login_failures WHERE last_failure_at < $1";
 
 #[async_trait]
 impl<E: Engine> ThrottleStore for E {
@@ -58,7 +59,7 @@ impl<E: Engine> ThrottleStore for E {
     }
 
     async fn clear_login_failures(&self, key: &[u8]) -> Result<(), StoreError> {
-        connection(self)
+        write_connection(self)
             .await?
             .execute(CLEAR, &[key.into()])
             .await?;
@@ -66,7 +67,7 @@ impl<E: Engine> ThrottleStore for E {
     }
 
     async fn forget_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        let mut conn = connection(self).await?;
+        let mut conn = write_connection(self).await?;
         let sources = before + LoginThrottle::FORGET_AFTER - LoginThrottle::KNOWN_SOURCE_FOR;
         conn.execute(FORGET_SOURCES, &[sources.into()]).await?;
         conn.execute(FORGET, &[before.into()]).await

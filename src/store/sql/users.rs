@@ -5,22 +5,26 @@ use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Conn, Engine, Row, connection};
+use super::{Conn, Engine, Row, connection, write_connection};
 use crate::store::{Credentials, EndReason, NewUser, StoreError, User, UserStore};
 
 const INSERT: &str =
     "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $5)";
-const CREDENTIALS_BY_EMAIL: &str =
+const INSERT_UNLESS_TAKEN: &str =
+    "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (email_normalized) DO NOTHING";
+pub(super) const CREDENTIALS_BY_EMAIL: &str =
     "SELECT id, email, email_verified, disabled, created_at, password_hash
      FROM users WHERE email_normalized = $1";
-const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
-const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
-const END_OTHER_SESSIONS: &str = "UPDATE sessions SET ended_at = $3, end_reason = $4
+pub(super) const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
+pub(super) const SET_PASSWORD: &str =
+    "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+pub(super) const END_OTHER_SESSIONS: &str = "UPDATE sessions SET ended_at = $3, end_reason = $4
      WHERE user_id = $1 AND ended_at IS NULL AND id != $2";
 const EXPORT: &str = "SELECT email, password_hash FROM users ORDER BY created_at, id";
 // Sessions and refresh tokens go with the user (ON DELETE CASCADE).
-const DELETE: &str = "DELETE FROM users WHERE id = $1";
+pub(super) const DELETE: &str = "DELETE FROM users WHERE id = $1";
 
 /// A user from a row with the columns `id, email, email_verified, disabled, created_at`.
 pub(super) fn user_from_row(row: &impl Row) -> Result<User, StoreError> {
@@ -37,7 +41,7 @@ pub(super) fn user_from_row(row: &impl Row) -> Result<User, StoreError> {
 impl<E: Engine> UserStore for E {
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
         let hash = user.password_hash.expose_secret();
-        connection(self)
+        write_connection(self)
             .await?
             .execute(
                 INSERT,
@@ -57,6 +61,24 @@ impl<E: Engine> UserStore for E {
             disabled: false,
             created_at: user.created_at,
         })
+    }
+
+    async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>, StoreError> {
+        // One commit for the lot: a commit waits for the disk, a row does not.
+        let mut tx = self.writer().begin().await?;
+        let mut inserted = Vec::with_capacity(users.len());
+        for user in users {
+            let args = [
+                user.id.into(),
+                user.email.as_str().into(),
+                user.email_normalized.as_str().into(),
+                user.password_hash.expose_secret().into(),
+                user.created_at.into(),
+            ];
+            inserted.push(tx.execute(INSERT_UNLESS_TAKEN, &args).await? == 1);
+        }
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn credentials_by_email(
@@ -92,7 +114,7 @@ impl<E: Engine> UserStore for E {
         keep_session: Uuid,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let hash = new_hash.expose_secret();
         tx.execute(SET_PASSWORD, &[user_id.into(), hash.into(), now.into()])
             .await?;
@@ -121,7 +143,7 @@ impl<E: Engine> UserStore for E {
     }
 
     async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError> {
-        let deleted = connection(self)
+        let deleted = write_connection(self)
             .await?
             .execute(DELETE, &[user_id.into()])
             .await?;

@@ -1,0 +1,107 @@
+//! The plans of the queries on the request paths, as the database would run them: a
+//! test holds that none scans a table, and `bench/run` prints them at a million users.
+//! The locking variants (`FOR UPDATE` on PostgreSQL) are shown without the lock
+//! clause: it adds a `LockRows` step on top and changes no access path.
+
+use const_format::concatcp;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Arg, Conn, Engine, Row, connection};
+use super::{LOAD_REFRESH, sessions, throttle, users};
+use crate::store::StoreError;
+
+/// One query's plan, a line per step.
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    /// What the query serves.
+    pub name: &'static str,
+    pub steps: Vec<String>,
+}
+
+/// A query with its `EXPLAIN` in each dialect and sample arguments of the right types
+/// (PostgreSQL plans for the types it is given).
+pub(crate) struct HotQuery {
+    name: &'static str,
+    pub(crate) sqlite: &'static str,
+    pub(crate) postgres: &'static str,
+    args: fn() -> Vec<Arg<'static>>,
+}
+
+macro_rules! hot {
+    ($($name:literal: $sql:expr => $args:expr;)*) => {
+        &[$(HotQuery {
+            name: $name,
+            sqlite: concatcp!("EXPLAIN QUERY PLAN ", $sql),
+            postgres: concatcp!("EXPLAIN ", $sql),
+            args: $args,
+        }),*]
+    };
+}
+
+fn id() -> Arg<'static> {
+    Uuid::nil().into()
+}
+
+fn at() -> Arg<'static> {
+    OffsetDateTime::UNIX_EPOCH.into()
+}
+
+static DIGEST: [u8; 32] = [0; 32];
+
+fn digest() -> Arg<'static> {
+    DIGEST.as_slice().into()
+}
+
+const HOT: &[HotQuery] = hot! {
+    "login: the account by email": users::CREDENTIALS_BY_EMAIL => || vec!["ada@example.com".into()];
+    "login: stamp the user (compare-and-set on the hash)": sessions::STAMP_LOGIN => || vec![id(), at(), "h".into()];
+    "login: store a rehash": sessions::REHASH => || vec![id(), "h".into(), at()];
+    "login: clear the throttle's count": sessions::CLEAR_FAILURES => || vec![digest()];
+    "login throttle: is this a known source": throttle::KNOWN => || vec![digest()];
+    "login throttle: the failure count": throttle::COUNT => || vec![digest(), 1.into(), at()];
+    "bearer check: the session and its user": sessions::SESSION_USER => || vec![id(), id()];
+    "refresh: the token with its session and user": LOAD_REFRESH => || vec![digest()];
+    "refresh: mark the token used": sessions::MARK_USED => || vec![digest(), at()];
+    "refresh: a replay's child token": sessions::CHILD_EXPIRY => || vec![digest(), digest()];
+    "refresh: touch the session": sessions::TOUCH => || vec![id(), at()];
+    "refresh: end the session (reuse, expiry)": sessions::END => || vec![id(), at(), "r".into()];
+    "sessions: list the user's": sessions::LIST => || vec![id()];
+    "logout: end one session": sessions::END_ONE => || vec![id(), id(), at(), "r".into()];
+    "logout everywhere: end the others": sessions::END_ALL => || vec![id(), Some(Uuid::nil()).into(), at(), "r".into()];
+    "password change: the stored hash": users::PASSWORD_HASH => || vec![id()];
+    "password change: set the hash": users::SET_PASSWORD => || vec![id(), "h".into(), at()];
+    "password change: end the other sessions": users::END_OTHER_SESSIONS => || vec![id(), id(), at(), "r".into()];
+    "account deletion": users::DELETE => || vec![id()];
+    "cleanup: old failure counts": throttle::FORGET => || vec![at()];
+    "cleanup: old known sources": throttle::FORGET_SOURCES => || vec![at()];
+};
+
+/// The plan of every hot query. With `price_out_scans`, an engine that would pick a
+/// full scan because a table is small (PostgreSQL) is told to avoid one where it can,
+/// which shows whether an index serves the query whatever the table's size.
+pub(crate) async fn hot_query_plans<E: Engine>(
+    engine: &E,
+    price_out_scans: bool,
+) -> Result<Vec<QueryPlan>, StoreError> {
+    let mut conn = connection(engine).await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    if price_out_scans && let Some(setting) = E::PRICE_OUT_SCANS {
+        tx.execute(setting, &[]).await?;
+    }
+    let mut plans = Vec::with_capacity(HOT.len());
+    for query in HOT {
+        let rows = tx.fetch_all(E::explain(query), &(query.args)()).await?;
+        let steps = rows
+            .iter()
+            .map(|row| row.text(E::PLAN_COLUMN))
+            .collect::<Result<_, _>>()?;
+        plans.push(QueryPlan {
+            name: query.name,
+            steps,
+        });
+    }
+    // Nothing was written; the setting goes with the transaction.
+    tx.rollback().await?;
+    Ok(plans)
+}

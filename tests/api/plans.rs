@@ -1,0 +1,48 @@
+//! Every query on a request path is served by an index, on each backend: the cost of a
+//! login, a bearer check or a refresh must not grow with the number of users.
+
+use sesame::store::{Permissions, open};
+
+use super::helpers::TestDatabase;
+
+/// A step that reads a whole table: SQLite's `SCAN t` (a `SEARCH` uses an index),
+/// PostgreSQL's `Seq Scan`.
+fn is_full_scan(step: &str) -> bool {
+    let step = step.trim_start_matches([' ', '-', '>']);
+    (step.starts_with("SCAN ") && !step.contains("USING")) || step.starts_with("Seq Scan")
+}
+
+#[tokio::test]
+async fn no_hot_query_scans_a_table() {
+    let db = TestDatabase::new().await;
+    let store = open(&db.url, 2, Permissions::Strict).await.unwrap();
+    store.migrate().await.unwrap();
+    let plans = store.query_plans(true).await.unwrap();
+    assert!(plans.len() >= 20, "{plans:?}");
+    for plan in &plans {
+        assert!(!plan.steps.is_empty(), "{}: no plan", plan.name);
+        assert!(
+            !plan.steps.iter().any(|step| is_full_scan(step)),
+            "{} scans a table:\n{}",
+            plan.name,
+            plan.steps.join("\n")
+        );
+    }
+}
+
+#[test]
+fn full_scans_are_told_from_index_searches() {
+    assert!(is_full_scan("SCAN sessions"));
+    assert!(is_full_scan(
+        "  ->  Seq Scan on sessions  (cost=0.00..1.01 rows=1 width=8)"
+    ));
+    assert!(!is_full_scan(
+        "SEARCH users USING INDEX sqlite_autoindex_users_2 (email_normalized=?)"
+    ));
+    assert!(!is_full_scan(
+        "Index Scan using users_pkey on users  (cost=0.15..8.17 rows=1 width=8)"
+    ));
+    assert!(!is_full_scan(
+        "SCAN s USING COVERING INDEX sessions_user_id"
+    ));
+}
