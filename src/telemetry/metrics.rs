@@ -2,6 +2,7 @@
 //! process-wide one), so several instances in one process, as in the tests, each count
 //! only their own requests. The handles the hot paths use are registered once here.
 
+use std::hash::Hash;
 use std::sync::Arc;
 
 use axum::http::Method;
@@ -9,6 +10,8 @@ use metrics::{
     Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, SharedString, Unit,
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
+use quick_cache::Equivalent;
+use quick_cache::sync::Cache;
 
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
@@ -18,9 +21,39 @@ const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// The series of one route, method and status. The set is bounded (routes are ours,
+/// methods and statuses closed sets), and so is the cache, in case.
+const REQUEST_SERIES: usize = 1024;
+
 #[derive(Clone)]
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
+    /// The request counter and histogram of each route, method and status, registered
+    /// on first use: registering builds the labels and looks the key up in the
+    /// recorder's map, too much to do again on every request.
+    requests: Arc<Cache<RequestSeries, (Counter, Histogram)>>,
+}
+
+#[derive(PartialEq, Eq, Hash)]
+struct RequestSeries {
+    route: String,
+    method: &'static str,
+    status: u16,
+}
+
+/// A [`RequestSeries`] to look up without allocating; it hashes the same fields in
+/// the same order.
+#[derive(Hash)]
+struct RequestSeriesRef<'a> {
+    route: &'a str,
+    method: &'static str,
+    status: u16,
+}
+
+impl Equivalent<RequestSeries> for RequestSeriesRef<'_> {
+    fn equivalent(&self, key: &RequestSeries) -> bool {
+        self.route == key.route && self.method == key.method && self.status == key.status
+    }
 }
 
 impl Default for Metrics {
@@ -38,6 +71,7 @@ impl Metrics {
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
         let metrics = Self {
             recorder: Arc::new(recorder),
+            requests: Arc::new(Cache::new(REQUEST_SERIES)),
         };
         metrics.describe();
         metrics
@@ -122,28 +156,51 @@ impl Metrics {
     /// path, which would make a series per user id, or per invented path) or
     /// `unmatched`; the method is one of a closed set ([`method_label`]).
     pub fn request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+        let method = method_label(method);
+        let series = RequestSeriesRef {
+            route,
+            method,
+            status,
+        };
+        let (counter, histogram) = self.requests.get(&series).unwrap_or_else(|| {
+            let handles = self.register_request_series(route, method, status);
+            let key = RequestSeries {
+                route: route.to_owned(),
+                method,
+                status,
+            };
+            self.requests.insert(key, handles.clone());
+            handles
+        });
+        counter.increment(1);
+        histogram.record(seconds);
+    }
+
+    fn register_request_series(
+        &self,
+        route: &str,
+        method: &'static str,
+        status: u16,
+    ) -> (Counter, Histogram) {
         let labels = |with_status: bool| {
             let mut labels = vec![
                 Label::new("route", route.to_owned()),
-                Label::from_static_parts("method", method_label(method)),
+                Label::from_static_parts("method", method),
             ];
             if with_status {
                 labels.push(Label::new("status", status.to_string()));
             }
             labels
         };
-        self.recorder
-            .register_counter(
-                &Self::key("sesame_http_requests_total", labels(true)),
-                &METADATA,
-            )
-            .increment(1);
-        self.recorder
-            .register_histogram(
-                &Self::key("sesame_http_request_duration_seconds", labels(false)),
-                &METADATA,
-            )
-            .record(seconds);
+        let counter = self.recorder.register_counter(
+            &Self::key("sesame_http_requests_total", labels(true)),
+            &METADATA,
+        );
+        let histogram = self.recorder.register_histogram(
+            &Self::key("sesame_http_request_duration_seconds", labels(false)),
+            &METADATA,
+        );
+        (counter, histogram)
     }
 
     /// The exposition text, with the active-session count when the store gave one.
