@@ -62,7 +62,7 @@ impl Application {
                 .map(|per_minute| Arc::new(IpLimiter::per_minute(per_minute))),
             metrics,
         };
-        let router = http::router(state.clone(), settings.request_timeout);
+        let router = http::router(state.clone(), settings.request_timeout, settings.access_log);
         Ok(Self {
             listener,
             connection_limits: settings.connection_limits,

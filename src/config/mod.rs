@@ -8,7 +8,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::auth::Lifetimes;
-use crate::http::{ConnectionLimits, ForwardedHeader};
+use crate::http::{AccessLog, ConnectionLimits, ForwardedHeader};
 use crate::password::{HashParams, PoolSettings};
 use crate::store::LoginThrottle;
 use crate::tokens::JwtAlgorithm;
@@ -58,6 +58,8 @@ pub struct Settings {
     pub ip_rate_limit: Option<std::num::NonZeroU32>,
     pub trusted_proxies: Vec<IpNet>,
     pub forwarded_header: ForwardedHeader,
+    /// Which requests get an access line.
+    pub access_log: AccessLog,
     pub body_limit: usize,
     pub request_timeout: Duration,
     pub connection_limits: ConnectionLimits,
@@ -249,6 +251,10 @@ impl Settings {
                 .collect::<Result<_, _>>()?,
             forwarded_header: pick!(forwarded_header)
                 .map(|name| name.parse().map_err(ConfigError::Invalid))
+                .transpose()?
+                .unwrap_or_default(),
+            access_log: pick!(access_log)
+                .map(|value| value.parse().map_err(ConfigError::Invalid))
                 .transpose()?
                 .unwrap_or_default(),
             body_limit: bounded(

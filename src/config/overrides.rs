@@ -102,6 +102,10 @@ pub struct Overrides {
     /// [default: none: the peer address is the client].
     #[arg(long, env = "SESAME_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
+    /// Which requests the access log writes: `all`; `changes`, every request but a
+    /// successful GET or HEAD; or `off` [default: changes].
+    #[arg(long, env = "SESAME_ACCESS_LOG")]
+    pub access_log: Option<String>,
     /// Which header the trusted proxies set: `x-forwarded-for` or `forwarded`
     /// [default: x-forwarded-for]. Only that one is read.
     #[arg(long, env = "SESAME_FORWARDED_HEADER")]

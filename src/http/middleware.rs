@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -15,6 +15,54 @@ use crate::telemetry::{Metrics, method_label};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// Which requests get a line in the access log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AccessLog {
+    /// Every request.
+    All,
+    /// Every request but a successful read: every request with a method that can
+    /// change something (POST, PUT, PATCH, DELETE: sign-ups, logins, refreshes,
+    /// logouts), and every request answered with an error, whatever its method. A
+    /// successful GET or HEAD (`/me`, JWKS, health checks, scrapes) is counted in the
+    /// metrics but not written out.
+    #[default]
+    Changes,
+    /// None; errors inside a request are still logged.
+    Off,
+}
+
+impl AccessLog {
+    fn wants(self, method: &Method, status: StatusCode) -> bool {
+        match self {
+            Self::All => true,
+            Self::Changes => {
+                !method.is_safe() || status.is_client_error() || status.is_server_error()
+            }
+            Self::Off => false,
+        }
+    }
+}
+
+impl std::str::FromStr for AccessLog {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.to_ascii_lowercase().as_str() {
+            "all" => Ok(Self::All),
+            "changes" => Ok(Self::Changes),
+            "off" => Ok(Self::Off),
+            _ => Err(format!("access_log: {text:?} is not all, changes or off")),
+        }
+    }
+}
+
+/// What [`observe`] needs: where requests are counted, and which are logged.
+#[derive(Clone)]
+pub struct Observer {
+    pub metrics: Metrics,
+    pub access_log: AccessLog,
+}
+
 /// An incoming request id is echoed only if it is short and plain, so it cannot be
 /// used to inject anything into logs or headers.
 fn valid_request_id(value: &HeaderValue) -> bool {
@@ -24,9 +72,14 @@ fn valid_request_id(value: &HeaderValue) -> bool {
 }
 
 /// Gives every request an id (echoed or generated), runs it inside a span carrying that
-/// id, writes one log line when it completes and counts it in the metrics. The path is
-/// logged without its query string, which is where careless clients put secrets.
-pub async fn observe(State(metrics): State<Metrics>, mut request: Request, next: Next) -> Response {
+/// id, counts it in the metrics and, as `--access-log` says, writes one line when it
+/// completes. The path is logged without its query string, which is where careless
+/// clients put secrets.
+pub async fn observe(
+    State(observer): State<Observer>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let mut generated = [0u8; uuid::fmt::Hyphenated::LENGTH];
     let id = match request
@@ -48,9 +101,15 @@ pub async fn observe(State(metrics): State<Metrics>, mut request: Request, next:
     let mut response = next.run(request).instrument(span.clone()).await;
     response.headers_mut().insert(REQUEST_ID, id.clone());
     let elapsed = started.elapsed().as_secs_f64();
-    let status = response.status().as_u16();
+    let status = response.status();
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    metrics.request(route, &method, status, elapsed);
+    observer
+        .metrics
+        .request(route, &method, status.as_u16(), elapsed);
+    if !observer.access_log.wants(&method, status) {
+        return response;
+    }
+    let status = status.as_u16();
     let _entered = span.enter();
     // Written with Display, not Debug: these values cannot hold a quote, a control
     // character or a space (a path reaches here only as a parsed URI, a route is one of

@@ -24,6 +24,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::auth::Auth;
 use crate::telemetry::Metrics;
 pub use client_ip::{ForwardedHeader, TrustedProxies};
+pub use middleware::AccessLog;
 pub use openapi::ApiDoc;
 pub use rate_limit::IpLimiter;
 pub use serve::{ConnectionLimits, serve};
@@ -43,7 +44,7 @@ pub struct AppState {
 
 /// Everything an HTTP request goes through, outermost first: request id and access
 /// log, panic guard, security headers, problem documents for bare errors, timeout.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+pub fn router(state: AppState, request_timeout: Duration, access_log: AccessLog) -> Router {
     let headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -65,11 +66,14 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             HeaderName::from_static("cross-origin-resource-policy"),
             HeaderValue::from_static("same-origin"),
         ));
-    let metrics = state.metrics.clone();
+    let observer = middleware::Observer {
+        metrics: state.metrics.clone(),
+        access_log,
+    };
     openapi::routes(state).layer(
         ServiceBuilder::new()
             .layer(axum::middleware::from_fn_with_state(
-                metrics,
+                observer,
                 middleware::observe,
             ))
             .layer(CatchPanicLayer::custom(|_| {

@@ -119,7 +119,7 @@ impl Metrics {
         describe(
             "sesame_log_lines_dropped_total",
             None,
-            "Log lines dropped because the log writer fell 128k lines behind.",
+            "Log lines dropped because the log writer fell 32k lines behind.",
         );
         describe(
             "sesame_active_sessions",

@@ -106,7 +106,7 @@ async fn sigterm_lets_an_in_flight_request_finish() {
 #[tokio::test]
 async fn logs_never_contain_passwords_tokens_or_hashes() {
     let db = TestDatabase::new().await;
-    let server = Server::start(&db.url);
+    let server = Server::start_with(&db.url, &["--access-log", "all"]);
     let client = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", server.address);
     server.registered("ada@example.com").await;
@@ -174,6 +174,66 @@ async fn logs_never_contain_passwords_tokens_or_hashes() {
         assert!(entry["latency_ms"].is_number(), "{entry}");
         assert!(!entry["path"].as_str().unwrap().contains('?'), "{entry}");
         assert!(entry["span"]["request_id"].is_string(), "{entry}");
+    }
+}
+
+/// The access lines written, as `(method, route, status)`.
+fn access_lines(logs: &[String]) -> Vec<(String, String, u64)> {
+    logs.iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "request")
+        .map(|l| {
+            let text = |key: &str| l[key].as_str().unwrap().to_owned();
+            (text("method"), text("route"), l["status"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn by_default_the_access_log_skips_only_successful_reads() {
+    let db = TestDatabase::new().await;
+    let server = Server::start(&db.url);
+    server.registered("ada@example.com").await;
+    let tokens = server.logged_in("ada@example.com").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    for _ in 0..3 {
+        assert_eq!(server.me(access).await.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        server.me("not-a-token").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, logs) = server.stop();
+
+    let lines = access_lines(&logs);
+    let line =
+        |method: &str, route: &str, status: u64| (method.to_owned(), route.to_owned(), status);
+    assert_eq!(
+        lines,
+        [
+            line("POST", "/register", 201),
+            line("POST", "/login", 200),
+            line("GET", "/me", 401),
+        ],
+        "{logs:#?}"
+    );
+}
+
+#[tokio::test]
+async fn access_log_all_writes_every_request_and_off_none() {
+    for (setting, expected) in [("all", 4), ("off", 0)] {
+        let db = TestDatabase::new().await;
+        let server = Server::start_with(&db.url, &["--access-log", setting]);
+        server.registered("ada@example.com").await;
+        let tokens = server.logged_in("ada@example.com").await;
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(server.me(access).await.status(), StatusCode::OK);
+        assert_eq!(
+            server.me("not-a-token").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let (_, logs) = server.stop();
+        assert_eq!(access_lines(&logs).len(), expected, "{setting}: {logs:#?}");
     }
 }
 
