@@ -7,6 +7,7 @@ local counter = 0
 local users = tonumber(os.getenv("USERS") or "1000")
 local prefix = os.getenv("PREFIX") or "bench-"
 local password = os.getenv("PASSWORD") or "seed user password"
+local path = os.getenv("LOGIN_PATH") or "/login"
 local offset, span = 0, users
 threads = {}
 local started = 0
@@ -29,6 +30,6 @@ end
 request = function()
   counter = counter + 1
   local n = offset + counter % span
-  return wrk.format("POST", "/login", {["Content-Type"] = "application/json"},
+  return wrk.format("POST", path, {["Content-Type"] = "application/json"},
     '{"email":"' .. prefix .. n .. '@example.com","password":"' .. password .. '"}')
 end
