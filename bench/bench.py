@@ -610,7 +610,7 @@ def report(r):
         lines += ["", f"Plans of the queries on the request paths, {name}, at {g['users']:,} users "
                   "(`examples/query_plans`):", "", "```", g["plans"].rstrip(), "```"]
     table = "\n".join(lines)
-    print(table)
+    print(table, flush=True)
     if not QUICK:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
         header = open(os.path.join(ROOT, "bench", "header.md")).read()

@@ -8,14 +8,21 @@ local users = tonumber(os.getenv("USERS") or "1000")
 local prefix = os.getenv("PREFIX") or "bench-"
 local password = os.getenv("PASSWORD") or "seed user password"
 local path = os.getenv("LOGIN_PATH") or "/login"
-local offset, span = 0, users
+-- Globals, not locals: thread:set assigns the global of that name in the thread's own
+-- Lua state, which a local of the same name in this file would hide.
+offset, span, start = 0, users, 0
 threads = {}
 local started = 0
+math.randomseed(os.time())
 setup = function(thread)
   local count = tonumber(os.getenv("THREADS") or "2")
   local share = math.floor(users / count)
   thread:set("offset", started * share)
   thread:set("span", share)
+  -- Each run starts at a random account of the range: logins cut off when a run ends
+  -- still count as failures until that account's next success, so runs that all ended
+  -- on the same accounts would pile failures onto them until the throttle refused them.
+  thread:set("start", math.random(0, share - 1))
   started = started + 1
   table.insert(threads, thread)
 end
@@ -29,7 +36,7 @@ response = function(status)
 end
 request = function()
   counter = counter + 1
-  local n = offset + counter % span
+  local n = offset + (start + counter) % span
   return wrk.format("POST", path, {["Content-Type"] = "application/json"},
     '{"email":"' .. prefix .. n .. '@example.com","password":"' .. password .. '"}')
 end
