@@ -156,7 +156,7 @@ def sesame_server(db, port, extra=(), quiet=False, log_name="sesame.log"):
     # traffic from many clients, are turned off (as docs/benchmarks.md says).
     args = [SESAME, "serve", "--bind", f"127.0.0.1:{port}", "--database", database,
             "--issuer", "http://bench", "--ip-rate-limit", "0", "--hash-client-share", "100",
-            *extra]
+            "--mail-dir", os.path.join(WORK, "mail"), *extra]
     env = {k: v for k, v in os.environ.items() if k != "RUST_LOG"}
     if quiet:
         env["RUST_LOG"] = "warn"

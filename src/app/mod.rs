@@ -7,10 +7,11 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{Auth, AuthMetrics};
+use crate::auth::{Auth, AuthMetrics, AuthParts, EmailSetup};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, AppState, ConnectionLimits, IpLimiter, TrustedProxies};
+use crate::mail::{MailMetrics, Postman, Templates, Transport};
 use crate::password::{HashMetrics, Hasher};
 use crate::store::{self, Store};
 use crate::telemetry::Metrics;
@@ -18,7 +19,7 @@ use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
 
 mod secrets;
 
-use secrets::{entropy_bits, load_or_create_key, refresh_key};
+use secrets::{code_key, entropy_bits, load_or_create_key, refresh_key};
 
 pub struct Application {
     listener: TcpListener,
@@ -26,6 +27,7 @@ pub struct Application {
     router: axum::Router,
     address: SocketAddr,
     state: AppState,
+    postman: Postman,
 }
 
 impl Application {
@@ -47,9 +49,21 @@ impl Application {
             .clone()
             .unwrap_or_else(|| default_issuer(address));
         let metrics = Metrics::new();
-        let auth = build_auth(&settings, issuer, clock, hash_metrics(&metrics))
+        let auth = build_auth(&settings, issuer, clock.clone(), hash_metrics(&metrics))
             .await?
             .with_metrics(auth_metrics(&metrics));
+        let mail = &settings.mail;
+        let postman = Postman {
+            store: auth.store(),
+            transport: Transport::new(mail.smtp_url.as_ref(), &mail.dir)?,
+            from: mail
+                .from
+                .parse()
+                .with_context(|| format!("--mail-from {:?} is not an address", mail.from))?,
+            clock,
+            wake: auth.mail_wake(),
+            metrics: mail_metrics(&metrics),
+        };
         let state = AppState {
             auth: Arc::new(auth),
             body_limit: settings.body_limit,
@@ -69,6 +83,7 @@ impl Application {
             router,
             address,
             state,
+            postman,
         })
     }
 
@@ -83,7 +98,9 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(address = %self.address, "listening");
-        let housekeeping = tokio::spawn(housekeeping(self.state));
+        // Stopped with the server, or when this future is dropped.
+        let _housekeeping = Background(tokio::spawn(housekeeping(self.state)));
+        let _postman = Background(tokio::spawn(self.postman.run()));
         let served = http::serve(
             self.listener,
             self.router,
@@ -91,10 +108,18 @@ impl Application {
             shutdown_signal(),
         )
         .await;
-        housekeeping.abort();
         served?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// A task that ends with its owner.
+struct Background(tokio::task::JoinHandle<()>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -127,6 +152,16 @@ fn hash_metrics(metrics: &Metrics) -> HashMetrics {
         wait_seconds: metrics.histogram("sesame_hash_wait_seconds"),
         hashes: metrics.counter("sesame_hashes_total", &[]),
         rejected: metrics.counter("sesame_hash_rejections_total", &[]),
+    }
+}
+
+/// The outbox's instruments.
+fn mail_metrics(metrics: &Metrics) -> MailMetrics {
+    MailMetrics {
+        queue_depth: metrics.gauge("sesame_mail_queue_depth"),
+        sent: metrics.counter("sesame_mail_sent_total", &[]),
+        retried: metrics.counter("sesame_mail_retries_total", &[]),
+        failed: metrics.counter("sesame_mail_failed_total", &[]),
     }
 }
 
@@ -206,18 +241,29 @@ pub async fn build_auth(
     };
     let ttl = time::Duration::try_from(settings.access_token_ttl)
         .context("the access-token lifetime is too large")?;
+    let issuer_url = issuer.trim_end_matches('/').to_owned();
     let tokens = AccessTokens::new(key, issuer, audience, ttl);
     let hasher = Hasher::new(settings.hash, settings.hash_pool, hash_metrics)?;
     let refresh_key = refresh_key(store.as_ref(), clock.now()).await?;
-    Ok(Auth::new(
+    let mail = &settings.mail;
+    let email = EmailSetup {
+        codes: code_key(store.as_ref(), clock.now()).await?,
+        templates: Templates::load(mail.templates.as_deref())?,
+        public_url: mail.public_url.clone().unwrap_or(issuer_url),
+        require_verified: mail.require_verified_email,
+        wake: Arc::default(),
+        send_limit: crate::store::SendLimit::default(),
+    };
+    Ok(Auth::new(AuthParts {
         store,
         hasher,
         tokens,
         clock,
-        settings.lifetimes,
-        settings.login_throttle,
+        lifetimes: settings.lifetimes,
+        throttle: settings.login_throttle,
         refresh_key,
-    ))
+        email,
+    }))
 }
 
 fn permissions(settings: &Settings) -> store::Permissions {

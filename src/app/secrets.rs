@@ -5,7 +5,7 @@
 use anyhow::Context;
 
 use crate::store::{SecretBytes, Store, StoredKey};
-use crate::tokens::{JwtAlgorithm, RefreshKey, SigningKey};
+use crate::tokens::{CodeKey, JwtAlgorithm, RefreshKey, SigningKey};
 
 /// The active signing key for `alg` from the store, created there if there is none
 /// yet. Instances starting at the same moment end up with the same key.
@@ -56,12 +56,30 @@ pub(super) async fn refresh_key(
     store: &dyn Store,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<RefreshKey> {
+    let secret = server_secret(store, "refresh_token_derivation", now).await?;
+    Ok(RefreshKey::new(&secret.0))
+}
+
+/// The key one-time codes are hashed with, kept and shared like the refresh key.
+pub(super) async fn code_key(
+    store: &dyn Store,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<CodeKey> {
+    let secret = server_secret(store, "one_time_code_key", now).await?;
+    Ok(CodeKey::new(&secret.0))
+}
+
+/// The server secret `name`: 32 random bytes, made by the first instance to ask.
+async fn server_secret(
+    store: &dyn Store,
+    name: &str,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<SecretBytes> {
     let mut candidate = vec![0u8; 32];
     aws_lc_rs::rand::fill(&mut candidate).context("cannot generate a server secret")?;
-    let secret = store
-        .server_secret("refresh_token_derivation", &SecretBytes(candidate), now)
-        .await?;
-    Ok(RefreshKey::new(&secret.0))
+    Ok(store
+        .server_secret(name, &SecretBytes(candidate), now)
+        .await?)
 }
 
 #[cfg(test)]

@@ -43,10 +43,15 @@ impl Auth {
             self.metrics.logins_failed.increment(1);
             return Err(Error::InvalidCredentials);
         };
-        // Only someone who knows the password learns that the account is disabled.
+        // Only someone who knows the password learns that the account is disabled,
+        // or that its address is not verified yet.
         if user.disabled {
             self.metrics.logins_failed.increment(1);
             return Err(Error::AccountDisabled);
+        }
+        if self.requires_verified_email() && !user.email_verified {
+            self.metrics.logins_failed.increment(1);
+            return Err(Error::EmailNotVerified);
         }
 
         let now = self.clock.now();

@@ -3,6 +3,7 @@
 
 mod bearer;
 mod cache;
+mod codes;
 mod email;
 mod login;
 mod register;
@@ -22,7 +23,9 @@ use crate::store::{LoginThrottle, Store, StoreError};
 use crate::tokens::{AccessTokens, IssuedAccessToken, RefreshKey, TokenError};
 
 pub use bearer::Authenticated;
+pub use codes::{CodeInput, EmailSetup};
 pub use email::{EmailError, normalize_email};
+pub use register::Registration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -51,6 +54,16 @@ pub enum Error {
     WrongPassword,
     #[error("no such session")]
     SessionNotFound,
+    #[error("this address is already verified")]
+    AlreadyVerified,
+    /// A code or link token that is unknown, wrong, expired, used or exhausted: one
+    /// error for all, so a guesser learns nothing but "no".
+    #[error("the code is not valid")]
+    InvalidCode,
+    /// The password is right, but the address is not verified yet (with
+    /// `--require-verified-email`).
+    #[error("the email address is not verified")]
+    EmailNotVerified,
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),
     /// Something that should not happen; the source says what, for the log.
@@ -177,19 +190,35 @@ pub struct Auth {
     metrics: AuthMetrics,
     cache: cache::BearerCache,
     refresh_key: RefreshKey,
+    email: EmailSetup,
+}
+
+/// What [`Auth`] is built from.
+pub struct AuthParts {
+    pub store: Arc<dyn Store>,
+    pub hasher: Hasher,
+    pub tokens: AccessTokens,
+    pub clock: Arc<dyn Clock>,
+    pub lifetimes: Lifetimes,
+    pub throttle: LoginThrottle,
+    pub refresh_key: RefreshKey,
+    pub email: EmailSetup,
 }
 
 impl Auth {
-    pub fn new(
-        store: Arc<dyn Store>,
-        hasher: Hasher,
-        tokens: AccessTokens,
-        clock: Arc<dyn Clock>,
-        lifetimes: Lifetimes,
-        throttle: LoginThrottle,
-        refresh_key: RefreshKey,
-    ) -> Self {
+    pub fn new(parts: AuthParts) -> Self {
+        let AuthParts {
+            store,
+            hasher,
+            tokens,
+            clock,
+            lifetimes,
+            throttle,
+            refresh_key,
+            email,
+        } = parts;
         Self {
+            email,
             refresh_key,
             store,
             hasher,
@@ -207,6 +236,21 @@ impl Auth {
     pub fn with_metrics(mut self, metrics: AuthMetrics) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    /// The store, for the workers that run beside the use cases (the outbox).
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
+    }
+
+    /// What wakes the outbox worker when a use case queues mail.
+    pub fn mail_wake(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.email.wake)
+    }
+
+    /// The base of links in messages, which is where the link pages are served.
+    pub fn public_url(&self) -> &str {
+        &self.email.public_url
     }
 
     pub fn tokens(&self) -> &AccessTokens {

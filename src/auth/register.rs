@@ -5,10 +5,56 @@ use uuid::Uuid;
 
 use super::{Auth, Error, normalize_email};
 use crate::password::validate_new;
-use crate::store::{NewUser, User};
+use crate::store::{NewUser, Purpose, User};
+
+/// What a sign-up did, as far as its caller may tell.
+#[derive(Debug)]
+pub enum Registration {
+    Created(User),
+    /// With `--require-verified-email`: a new account was created, or the address
+    /// already had one (whose owner is told by mail); the caller cannot tell which.
+    CheckYourEmail,
+}
 
 impl Auth {
-    /// Creates an account. The database settles a race between two registrations of
+    /// Registers a user who signs up (`POST /register`), and mails them a
+    /// verification code. With `--require-verified-email`, an address that already
+    /// has an account gets the same answer after the same work (a hash), and its
+    /// owner an "you already have an account" mail instead.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: SecretString,
+        client: Option<IpAddr>,
+    ) -> Result<Registration, Error> {
+        let (email, email_normalized) = normalize_email(email)?;
+        let password = validate_new(&password, &email)?;
+        let password_hash = self.hasher.hash(password, client).await?;
+        let created = self
+            .create_user(email.clone(), email_normalized.clone(), password_hash)
+            .await;
+        let sent = match &created {
+            Ok(user) => self.send_code(user, Purpose::VerifyEmail, None).await,
+            Err(Error::EmailTaken) if self.requires_verified_email() => {
+                self.mail_account_exists(&email, &email_normalized).await
+            }
+            Err(_) => Ok(()),
+        };
+        // The account stands without its mail: the owner can ask for another.
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "cannot queue the sign-up mail");
+        }
+        match created {
+            Ok(_) | Err(Error::EmailTaken) if self.requires_verified_email() => {
+                Ok(Registration::CheckYourEmail)
+            }
+            Ok(user) => Ok(Registration::Created(user)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates an account (`sesame user create`: no mail is sent). The database settles a race between two registrations of
     /// one address: one wins, the other gets [`Error::EmailTaken`]. `client` is the
     /// address the request came from (its share of the hashing queue).
     #[tracing::instrument(skip_all)]

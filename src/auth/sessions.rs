@@ -135,7 +135,7 @@ impl Auth {
     /// as `client`, like a login (one address cannot fill the queue through this door),
     /// and wrong guesses count against the same failure counter as logins: a stolen
     /// access token is no way around the throttle.
-    async fn confirm_password<'a>(
+    pub(super) async fn confirm_password<'a>(
         &self,
         who: &'a Authenticated,
         password: SecretString,

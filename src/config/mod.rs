@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use secrecy::SecretString;
 
 use crate::auth::Lifetimes;
 use crate::http::{AccessLog, ConnectionLimits, ForwardedHeader};
@@ -62,7 +63,21 @@ pub struct Settings {
     pub access_log: AccessLog,
     pub body_limit: usize,
     pub request_timeout: Duration,
+    pub mail: MailSettings,
     pub connection_limits: ConnectionLimits,
+}
+
+/// Where mail goes and what its links point at.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `None`: messages are written into `dir`.
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    pub dir: PathBuf,
+    /// Base of links in messages; `None`: the issuer.
+    pub public_url: Option<String>,
+    pub templates: Option<PathBuf>,
+    pub require_verified_email: bool,
 }
 
 /// A database URL whose password never reaches a log.
@@ -278,6 +293,14 @@ impl Settings {
                     1..=100_000,
                     "connections",
                 )?,
+            },
+            mail: MailSettings {
+                smtp_url: pick!(smtp_url).map(SecretString::from),
+                from: pick!(mail_from).unwrap_or_else(|| "Sesame <no-reply@localhost>".to_owned()),
+                dir: pick!(mail_dir).unwrap_or_else(|| PathBuf::from("sesame-mail")),
+                public_url: pick!(public_url).map(|url| url.trim_end_matches('/').to_owned()),
+                templates: pick!(templates),
+                require_verified_email: flags.require_verified_email || file.require_verified_email,
             },
             request_timeout: Duration::from_secs(secs(
                 "request_timeout",

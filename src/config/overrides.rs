@@ -120,6 +120,29 @@ pub struct Overrides {
     /// Connections open at once; more wait until one closes [default: 1000].
     #[arg(long, env = "SESAME_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// SMTP relay for outgoing mail: smtp://host:port, smtp+starttls://user:pass@host:587
+    /// or smtps://user:pass@host:465 [default: none: mail is written to --mail-dir].
+    #[arg(long, env = "SESAME_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Sender of outgoing mail [default: Sesame <no-reply@localhost>].
+    #[arg(long, env = "SESAME_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Where messages are written as .eml files when no --smtp-url is set
+    /// [default: ./sesame-mail].
+    #[arg(long, env = "SESAME_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+    /// Base URL of the links in messages [default: the issuer].
+    #[arg(long, env = "SESAME_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Directory of templates that replace the built-in ones, by file name
+    /// (verify_email.subject, verify_email.txt, verify_email.html, ...).
+    #[arg(long, env = "SESAME_TEMPLATES")]
+    pub templates: Option<PathBuf>,
+    /// Refuse logins (403 email_not_verified) until the address is verified, and
+    /// answer registrations alike for new and existing addresses.
+    #[arg(long, env = "SESAME_REQUIRE_VERIFIED_EMAIL")]
+    #[serde(default)]
+    pub require_verified_email: bool,
     /// Seconds before a request is abandoned with 408 [default: 30].
     #[arg(long, env = "SESAME_REQUEST_TIMEOUT")]
     pub request_timeout: Option<u64>,

@@ -241,6 +241,23 @@ impl From<auth::Error> for ApiError {
                 "session_not_found",
                 "You have no active session with this id.",
             ),
+            E::AlreadyVerified => Self::new(
+                StatusCode::CONFLICT,
+                "already_verified",
+                "This email address is already verified.",
+            ),
+            E::InvalidCode => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_code",
+                "The code or link is not valid: it may be mistyped, expired or already used. \
+                 Ask for a new one.",
+            ),
+            E::EmailNotVerified => Self::new(
+                StatusCode::FORBIDDEN,
+                "email_not_verified",
+                "Verify your email address first: follow the link in the message we sent, \
+                 or ask for a new one.",
+            ),
             E::Unavailable(cause) => {
                 tracing::error!(error = %causes(&cause), "store unavailable");
                 Self::unavailable()

@@ -70,23 +70,25 @@ pub fn router(state: AppState, request_timeout: Duration, access_log: AccessLog)
         metrics: state.metrics.clone(),
         access_log,
     };
-    openapi::routes(state).layer(
-        ServiceBuilder::new()
-            .layer(axum::middleware::from_fn_with_state(
-                observer,
-                middleware::observe,
-            ))
-            .layer(CatchPanicLayer::custom(|_| {
-                tracing::error!("a handler panicked");
-                axum::response::IntoResponse::into_response(error::ApiError::internal())
-            }))
-            .layer(headers)
-            .layer(axum::middleware::from_fn(
-                middleware::problem_for_bare_errors,
-            ))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                request_timeout,
-            )),
-    )
+    openapi::routes(state.clone())
+        .merge(crate::ui::routes(state))
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(
+                    observer,
+                    middleware::observe,
+                ))
+                .layer(CatchPanicLayer::custom(|_| {
+                    tracing::error!("a handler panicked");
+                    axum::response::IntoResponse::into_response(error::ApiError::internal())
+                }))
+                .layer(headers)
+                .layer(axum::middleware::from_fn(
+                    middleware::problem_for_bare_errors,
+                ))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    request_timeout,
+                )),
+        )
 }

@@ -63,7 +63,10 @@ impl From<auth::Error> for OAuthError {
     fn from(err: auth::Error) -> Self {
         use auth::Error as E;
         match err {
-            E::InvalidCredentials | E::AccountDisabled | E::InvalidRefreshToken(_) => {
+            E::InvalidCredentials
+            | E::AccountDisabled
+            | E::EmailNotVerified
+            | E::InvalidRefreshToken(_) => {
                 let problem = ApiError::from(err);
                 Self::new(StatusCode::BAD_REQUEST, "invalid_grant", problem.detail())
             }

@@ -1,5 +1,5 @@
 //! Persistence: one trait per concern ([`UserStore`], [`SessionStore`],
-//! [`ThrottleStore`], [`KeyStore`]), all behind [`Store`]. Every method is a whole
+//! [`ThrottleStore`], [`KeyStore`], [`CodeStore`], [`OutboxStore`]), all behind [`Store`]. Every method is a whole
 //! operation, atomic inside the store, so races are settled by the database and never
 //! by a read-then-write in the layers above.
 //!
@@ -10,9 +10,11 @@
 //! writing transaction begins and the two statements whose row locks differ. The
 //! backend is chosen once, from the URL scheme, in [`open`].
 
+mod codes;
 mod error;
 mod files;
 mod keys;
+mod outbox;
 mod postgres;
 mod rotation;
 mod sessions;
@@ -25,9 +27,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use codes::{
+    CodeSession, CodeStore, Effect, MAX_CODE_ATTEMPTS, NewCode, Presented, Purpose, Redeemed,
+    Redemption, SendLimit,
+};
 pub use error::StoreError;
 pub use files::{Permissions, check as check_permissions};
 pub use keys::{KeyStore, SecretBytes, StoredKey};
+pub use outbox::{NewMail, OutboxStore, QueuedMail};
 pub use rotation::{Rotation, RotationPolicy};
 pub use sessions::{EndReason, NewRefreshToken, NewSession, SessionInfo, SessionStore};
 pub use sql::QueryPlan;
@@ -36,7 +43,9 @@ pub use users::{Credentials, NewUser, User, UserStore};
 
 /// Every concern of one database.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + ThrottleStore + KeyStore + 'static {
+pub trait Store:
+    UserStore + SessionStore + ThrottleStore + KeyStore + CodeStore + OutboxStore + 'static
+{
     /// Applies pending migrations; safe to run from several processes at once.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Answers when the database does.

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres};
 
 use super::StoreError;
-use super::sql::{Changed, Engine, HotQuery, LOAD_REFRESH};
+use super::sql::{CLAIMED_COLUMNS, Changed, DUE_MAIL, Engine, HotQuery, LOAD_REFRESH};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -42,6 +42,11 @@ impl Engine for PostgresStore {
     const LOAD_REFRESH_FOR_UPDATE: &'static str = concatcp!(LOAD_REFRESH, " FOR UPDATE OF t, s");
     const LOAD_FAILURES_FOR_UPDATE: &'static str =
         "SELECT failures, last_failure_at FROM login_failures WHERE key = $1 FOR UPDATE";
+    // SKIP LOCKED: instances polling at once each take different messages.
+    const CLAIM_MAIL: &'static str =
+        concatcp!(DUE_MAIL, " FOR UPDATE SKIP LOCKED)", CLAIMED_COLUMNS);
+    // Dead tuples wait for VACUUM; PostgreSQL has no per-statement scrub.
+    const SCRUB_ERASED: Option<&'static str> = None;
     const PLAN_COLUMN: &'static str = "QUERY PLAN";
     const PRICE_OUT_SCANS: Option<&'static str> = Some("SET LOCAL enable_seqscan = off");
 

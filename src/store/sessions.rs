@@ -46,6 +46,8 @@ pub enum EndReason {
     LogoutAll,
     Revoked,
     PasswordChanged,
+    /// The password was reset with an emailed code: every session ends.
+    PasswordReset,
     Expired,
     ReuseDetected,
 }
@@ -57,6 +59,7 @@ impl EndReason {
             Self::LogoutAll => "logout_all",
             Self::Revoked => "revoked",
             Self::PasswordChanged => "password_changed",
+            Self::PasswordReset => "password_reset",
             Self::Expired => "expired",
             Self::ReuseDetected => "reuse_detected",
         }

@@ -18,7 +18,11 @@ use sqlx::{Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::files::{self, Permissions};
-use super::sql::{Changed, Engine, HotQuery, LOAD_REFRESH, RotationRequest, rotate_in};
+use const_format::concatcp;
+
+use super::sql::{
+    CLAIMED_COLUMNS, Changed, DUE_MAIL, Engine, HotQuery, LOAD_REFRESH, RotationRequest, rotate_in,
+};
 use super::{Rotation, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -62,6 +66,9 @@ impl SqliteStore {
             // FULL: a commit that returned is on disk, even across a power cut.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Deleted content is overwritten, not left in free pages: an erased mail
+            // body (with its code) cannot be read back from the file.
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(5));
         // Two processes opening a new file at once race to switch it to WAL, and the
         // loser gets SQLITE_BUSY without waiting: try again, as for migrations.
@@ -111,6 +118,11 @@ impl Engine for SqliteStore {
     const LOAD_REFRESH_FOR_UPDATE: &'static str = LOAD_REFRESH;
     const LOAD_FAILURES_FOR_UPDATE: &'static str =
         "SELECT failures, last_failure_at FROM login_failures WHERE key = $1";
+    // One writer at a time: a claim is never raced.
+    const CLAIM_MAIL: &'static str = concatcp!(DUE_MAIL, ")", CLAIMED_COLUMNS);
+    // With secure_delete an erased body is zeroed in the database file, but the
+    // write-ahead log still holds the pages that carried it until it is emptied.
+    const SCRUB_ERASED: Option<&'static str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
     const PLAN_COLUMN: &'static str = "detail";
     const PRICE_OUT_SCANS: Option<&'static str> = None;
 

@@ -44,6 +44,7 @@ pub trait UserStore: Send + Sync {
         &self,
         email_normalized: &str,
     ) -> Result<Option<Credentials>, StoreError>;
+    async fn user(&self, user_id: Uuid) -> Result<Option<User>, StoreError>;
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<SecretString>, StoreError>;
     /// Replaces the password hash and ends every other session, in one transaction.
     async fn change_password(

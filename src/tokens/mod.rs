@@ -1,9 +1,12 @@
-//! Tokens: signed access JWTs with their keys, and opaque refresh tokens.
+//! Tokens: signed access JWTs with their keys, opaque refresh tokens, and the
+//! one-time codes that email carries.
 
 mod access;
+mod codes;
 mod keys;
 mod refresh;
 
 pub use access::{AccessClaims, AccessTokens, IssuedAccessToken, TokenError};
+pub use codes::{CodeKey, IssuedCode, well_formed_code, well_formed_token};
 pub use keys::{JwtAlgorithm, KeyError, SigningKey};
 pub use refresh::{RefreshKey, RefreshToken, digest_of as refresh_digest};

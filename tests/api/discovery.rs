@@ -165,7 +165,7 @@ async fn hs256_needs_a_long_enough_secret() {
 }
 
 /// Every operation of the contract (../shared/API.md, the sections built so far).
-const OPERATIONS: [(&str, &str); 16] = [
+const OPERATIONS: [(&str, &str); 24] = [
     ("post", "/register"),
     ("post", "/login"),
     ("post", "/token"),
@@ -177,6 +177,14 @@ const OPERATIONS: [(&str, &str); 16] = [
     ("post", "/me/password"),
     ("get", "/me/sessions"),
     ("delete", "/me/sessions/{id}"),
+    ("post", "/email/verify/send"),
+    ("post", "/email/verify"),
+    ("post", "/password/forgot"),
+    ("post", "/password/reset"),
+    ("post", "/login/code/send"),
+    ("post", "/login/code"),
+    ("post", "/me/email"),
+    ("post", "/me/email/confirm"),
     ("get", "/.well-known/jwks.json"),
     ("get", "/.well-known/openid-configuration"),
     ("get", "/healthz"),

@@ -33,7 +33,7 @@ fn run(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|out| out.status.success())
 }
 
-/// A 1 MiB tmpfs, unmounted when dropped.
+/// A 4 MiB tmpfs, unmounted when dropped.
 struct SmallDisk {
     dir: tempfile::TempDir,
 }
@@ -42,7 +42,7 @@ impl SmallDisk {
     fn mount() -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_str().unwrap();
-        run("mount", &["-t", "tmpfs", "-o", "size=1m", "tmpfs", path]).then_some(Self { dir })
+        run("mount", &["-t", "tmpfs", "-o", "size=4m", "tmpfs", path]).then_some(Self { dir })
     }
 
     fn path(&self) -> &Path {
@@ -110,11 +110,13 @@ async fn assert_recovers(app: &TestApp, acknowledged: &[String]) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for email in acknowledged {
-        let status = app.login(email, PASSWORD).await.status();
+        let response = app.login(email, PASSWORD).await;
+        let status = response.status();
+        let body = response.text().await.unwrap();
         assert_eq!(
             status,
             StatusCode::OK,
-            "{email} was acknowledged, then lost"
+            "{email} was acknowledged, then lost: {body}"
         );
     }
 }

@@ -21,6 +21,7 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub api: Client,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub clock: Arc<ManualClock>,
     pub database_url: String,
     // Dropped last: the store lives in it.
@@ -30,7 +31,7 @@ pub struct TestApp {
 /// A fresh, empty store for one test, removed when dropped.
 pub struct TestDatabase {
     pub url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
 }
 
@@ -59,7 +60,7 @@ impl TestDatabase {
         let Some(server) = postgres_server() else {
             return Self {
                 url: format!("sqlite://{}/sesame.db", dir.path().display()),
-                _dir: dir,
+                dir,
                 postgres: None,
             };
         };
@@ -76,9 +77,17 @@ impl TestDatabase {
         let (base, _) = base.rsplit_once('/').unwrap();
         Self {
             url: format!("{base}/{name}"),
-            _dir: dir,
+            dir,
             postgres: Some((server, name)),
         }
+    }
+}
+
+impl TestDatabase {
+    /// Where the test's server writes its `.eml` files (it has no SMTP relay unless
+    /// the test gives it one).
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("mail")
     }
 }
 
@@ -115,6 +124,7 @@ pub fn test_overrides(database: &TestDatabase) -> Overrides {
         // Every test's requests come from 127.0.0.1; the tests of the per-address limit
         // turn it back on.
         ip_rate_limit: Some(0),
+        mail_dir: Some(database.mail_dir()),
         ..Overrides::default()
     }
 }
@@ -124,7 +134,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Overrides)) -> TestApp {
-    let database = TestDatabase::new().await;
+    spawn_app_on(TestDatabase::new().await, configure).await
+}
+
+/// A server on an existing test store (one that another [`TestApp`] left behind).
+pub async fn spawn_app_on(
+    database: TestDatabase,
+    configure: impl FnOnce(&mut Overrides),
+) -> TestApp {
     let mut overrides = test_overrides(&database);
     configure(&mut overrides);
     let database_url = overrides.database.clone().unwrap();
@@ -136,9 +153,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Overrides)) -> TestApp {
         .await
         .unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         api: Client::new(address),
+        server,
         clock,
         database_url,
         _database: database,
@@ -154,6 +172,13 @@ impl std::ops::Deref for TestApp {
 }
 
 impl TestApp {
+    /// Stops the server at once, as a crash would, and hands back its store.
+    pub async fn stop(self) -> TestDatabase {
+        self.server.abort();
+        let _ = self.server.await;
+        self._database
+    }
+
     /// A direct connection to the test's store, for arranging what no endpoint does
     /// (disabling an account) and for checking what was written. Queries written for it
     /// run on both backends: `$1` placeholders, `TRUE`, no backend-only functions.

@@ -87,7 +87,7 @@ fn decode<T: DeserializeOwned>(encoding: Encoding, bytes: &[u8]) -> Result<T, Ap
     }
 }
 
-fn invalid_body(reason: String) -> ApiError {
+pub(crate) fn invalid_body(reason: String) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_body",

@@ -14,7 +14,7 @@ use utoipa::openapi::{OpenApi, Ref, RefOr, Response};
 use crate::http::error::PROBLEM_JSON;
 
 /// Tags whose operations read or write the store (so can find it unavailable).
-const STORE_TAGS: [&str; 3] = ["accounts", "sessions", "tokens"];
+const STORE_TAGS: [&str; 4] = ["accounts", "email", "sessions", "tokens"];
 
 pub struct CommonResponses;
 

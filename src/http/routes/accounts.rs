@@ -7,7 +7,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::email::Accepted;
 use super::{TokenResponse, UserBody, no_store};
+use crate::auth::Registration;
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{Body, Client, NoCredentialsInQuery, WithinRateLimit};
@@ -43,10 +45,11 @@ pub struct Credentials {
         (NewAccount = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 201, description = "The account was created", body = UserBody,
+        (status = 201, description = "The account was created, and a verification message is on its way", body = UserBody,
             headers(("Location" = String, description = "/me"))),
+        (status = 202, description = "With --require-verified-email, for a new and an existing address alike: check your email", body = Accepted),
         (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "email_taken (not with --require-verified-email)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_email, weak_password (shorter than 8 characters, common, or the email), password_too_long (over 1,024 bytes)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
@@ -59,10 +62,17 @@ pub async fn register(
     Client(client): Client,
     Body(account): Body<NewAccount>,
 ) -> Result<Response, ApiError> {
-    let user = state
+    let registration = state
         .auth
-        .register(&account.email, account.password, client.ip)
+        .sign_up(&account.email, account.password, client.ip)
         .await?;
+    let user = match registration {
+        Registration::Created(user) => user,
+        Registration::CheckYourEmail => {
+            let detail = "Check your email: we sent a message to this address.";
+            return Ok((StatusCode::ACCEPTED, no_store(Accepted { detail })).into_response());
+        }
+    };
     let mut response = no_store(UserBody::from(user));
     *response.status_mut() = StatusCode::CREATED;
     response
@@ -84,7 +94,7 @@ pub async fn register(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "account_disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "account_disabled, or email_not_verified (with --require-verified-email)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (this email is locked for a while) or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )

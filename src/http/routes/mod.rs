@@ -1,6 +1,7 @@
 //! Handlers, one module per group of endpoints, and the bodies they share.
 
 pub mod accounts;
+pub mod email;
 pub mod me;
 pub mod ops;
 pub mod sessions;
@@ -32,6 +33,14 @@ pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::token))
         .routes(routes!(me::me, me::delete_me))
         .routes(routes!(me::change_password))
+        .routes(routes!(email::send_verification))
+        .routes(routes!(email::verify))
+        .routes(routes!(email::forgot_password))
+        .routes(routes!(email::reset_password))
+        .routes(routes!(email::send_sign_in_code))
+        .routes(routes!(email::sign_in_with_code))
+        .routes(routes!(email::change_email))
+        .routes(routes!(email::confirm_email_change))
         .routes(routes!(sessions::refresh))
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::logout_all))

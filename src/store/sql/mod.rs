@@ -13,12 +13,15 @@
 //! on every impl; the enum below says the same in one place, and a newcomer reads
 //! `conn.execute(SQL, &[id.into(), now.into()])` as what it is.
 
+mod codes;
 mod keys;
+mod outbox;
 mod plans;
 mod sessions;
 mod throttle;
 mod users;
 
+pub(crate) use outbox::{CLAIMED_COLUMNS, DUE_MAIL};
 pub(crate) use plans::HotQuery;
 pub use plans::QueryPlan;
 pub(crate) use sessions::{LOAD_REFRESH, RotationRequest, rotate_in};
@@ -262,6 +265,12 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// Loads a throttle counter (`failures`, `last_failure_at`) by `key` ($1), locked
     /// until the transaction ends.
     const LOAD_FAILURES_FOR_UPDATE: &'static str;
+    /// Claims due messages (`$1`: now) until `$2`, returning [`CLAIMED_COLUMNS`];
+    /// concurrent workers must never claim the same message.
+    const CLAIM_MAIL: &'static str;
+    /// A statement that makes erased data unrecoverable from the database's files,
+    /// where deleting it is not enough.
+    const SCRUB_ERASED: Option<&'static str>;
     /// The column of `EXPLAIN`'s rows that holds a step of the plan.
     const PLAN_COLUMN: &'static str;
     /// A statement that makes full scans the planner's last resort for the rest of

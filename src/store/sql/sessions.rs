@@ -25,10 +25,10 @@ pub(crate) const LOAD_REFRESH: &str =
      JOIN users u ON u.id = s.user_id
      WHERE t.token_hash = $1";
 
-const INSERT_SESSION: &str =
+pub(super) const INSERT_SESSION: &str =
     "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip)
      VALUES ($1, $2, $3, $3, $4, $5, $6)";
-const INSERT_REFRESH: &str =
+pub(super) const INSERT_REFRESH: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5)";
 // Compare-and-set, first in the login's transaction: it locks the user's row (on

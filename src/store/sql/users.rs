@@ -17,6 +17,8 @@ const INSERT_UNLESS_TAKEN: &str =
 pub(super) const CREDENTIALS_BY_EMAIL: &str =
     "SELECT id, email, email_verified, disabled, created_at, password_hash
      FROM users WHERE email_normalized = $1";
+pub(super) const USER: &str =
+    "SELECT id, email, email_verified, disabled, created_at FROM users WHERE id = $1";
 pub(super) const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
 pub(super) const SET_PASSWORD: &str =
     "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
@@ -96,6 +98,12 @@ impl<E: Engine> UserStore for E {
             user: user_from_row(&row)?,
             password_hash: SecretString::from(row.text("password_hash")?),
         }))
+    }
+
+    async fn user(&self, user_id: Uuid) -> Result<Option<User>, StoreError> {
+        let mut conn = connection(self).await?;
+        let row = conn.fetch_optional(USER, &[user_id.into()]).await?;
+        row.map(|row| user_from_row(&row)).transpose()
     }
 
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<SecretString>, StoreError> {

@@ -1,0 +1,405 @@
+//! The use cases of emailed secrets: verify an address, reset a forgotten password,
+//! sign in with a code, move an account to a new address. Each secret is one row of
+//! the store ([`CodeStore`](crate::store::CodeStore)) and one message in the outbox,
+//! written together; redeeming it and its effect are one transaction too.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use time::Duration;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::throttle::throttle_keys;
+use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
+use crate::mail::{Kind, Templates};
+use crate::password::validate_new;
+use crate::store::{
+    CodeSession, Effect, NewCode, NewMail, Presented, Purpose, Redemption, SendLimit, User,
+};
+use crate::tokens::{CodeKey, IssuedCode, RefreshToken, well_formed_code, well_formed_token};
+
+/// What the email use cases need, built once at start-up.
+pub struct EmailSetup {
+    pub codes: CodeKey,
+    pub templates: Templates,
+    /// Base of the links in messages (no trailing slash).
+    pub public_url: String,
+    /// Logins wait for a verified address; registration answers alike for new and
+    /// existing addresses.
+    pub require_verified: bool,
+    /// Wakes this instance's outbox worker when a message is queued.
+    pub wake: Arc<Notify>,
+    pub send_limit: SendLimit,
+}
+
+/// A secret as a client presents it: the link's token, or the address with the code.
+#[derive(Debug)]
+pub enum CodeInput {
+    Token(SecretString),
+    Code { email: String, code: SecretString },
+}
+
+/// What a message's templates can show.
+#[derive(Serialize, Default)]
+struct MessageContext {
+    link: Option<String>,
+    code: Option<String>,
+    lifetime: Option<String>,
+}
+
+/// The page under `/ui/` a message's link opens.
+fn page(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::VerifyEmail => "verify-email",
+        Purpose::ResetPassword => "reset-password",
+        Purpose::SignIn => "sign-in",
+        Purpose::ChangeEmail => "confirm-email",
+    }
+}
+
+fn kind(purpose: Purpose) -> Kind {
+    match purpose {
+        Purpose::VerifyEmail => Kind::VerifyEmail,
+        Purpose::ResetPassword => Kind::ResetPassword,
+        Purpose::SignIn => Kind::SignIn,
+        Purpose::ChangeEmail => Kind::ChangeEmail,
+    }
+}
+
+/// "24 hours", "30 minutes".
+fn spell(lifetime: Duration) -> String {
+    match lifetime.whole_hours() {
+        1 => "1 hour".to_owned(),
+        hours if hours > 1 => format!("{hours} hours"),
+        _ => format!("{} minutes", lifetime.whole_minutes()),
+    }
+}
+
+impl Auth {
+    /// Mails a verification code to the token's user.
+    pub async fn send_verification(&self, who: &Authenticated) -> Result<(), Error> {
+        let user = self
+            .store
+            .user(who.user().id)
+            .await?
+            .ok_or(Error::SessionNotFound)?;
+        if user.email_verified {
+            return Err(Error::AlreadyVerified);
+        }
+        self.send_code(&user, Purpose::VerifyEmail, None).await
+    }
+
+    /// Marks the address of the code's user verified.
+    pub async fn verify_email(&self, input: CodeInput) -> Result<User, Error> {
+        self.redeem(Purpose::VerifyEmail, input, Effect::VerifyEmail)
+            .await
+            .map(|(user, _)| user)
+    }
+
+    /// Mails a reset code if the address has an account. Answers at once and does
+    /// the work after, so the answer and its timing say nothing of the account.
+    pub fn forgot_password(self: &Arc<Self>, email: &str) -> Result<(), Error> {
+        self.in_background(email, Purpose::ResetPassword)
+    }
+
+    /// Sets a new password with a reset code: every session ends, the user's other
+    /// reset and sign-in codes die, the address counts as verified, and a notice goes
+    /// to it.
+    pub async fn reset_password(
+        &self,
+        input: CodeInput,
+        new_password: &SecretString,
+        client: ClientInfo,
+    ) -> Result<(), Error> {
+        let email = match &input {
+            CodeInput::Code { email, .. } => email.as_str(),
+            CodeInput::Token(_) => "",
+        };
+        let password = validate_new(new_password, email)?;
+        let new_hash = self.hasher.hash(password, client.ip).await?;
+        let notice = self.notice(Kind::PasswordChanged)?;
+        let effect = Effect::ResetPassword { new_hash, notice };
+        self.redeem(Purpose::ResetPassword, input, effect).await?;
+        self.cache.forget_sessions();
+        Ok(())
+    }
+
+    /// Mails a sign-in code if the address has an account (as [`Self::forgot_password`]).
+    pub fn send_sign_in_code(self: &Arc<Self>, email: &str) -> Result<(), Error> {
+        self.in_background(email, Purpose::SignIn)
+    }
+
+    /// Opens a session with a sign-in code; the address counts as verified. A code
+    /// typed with its address counts as a login attempt on the address's throttle.
+    pub async fn sign_in_with_code(
+        &self,
+        input: CodeInput,
+        client: ClientInfo,
+    ) -> Result<TokenPair, Error> {
+        let throttle = match &input {
+            CodeInput::Code { email, .. } => {
+                let (_, keys) = throttle_keys(email, client.ip);
+                self.claim_attempt(&keys).await?;
+                Some(keys)
+            }
+            CodeInput::Token(_) => None,
+        };
+        let now = self.clock.now();
+        let refresh = RefreshToken::generate().map_err(Error::internal)?;
+        let refresh_expires_at = now + self.lifetimes.refresh_token.min(self.lifetimes.session);
+        let session = CodeSession {
+            id: Uuid::now_v7(),
+            expires_at: now + self.lifetimes.session,
+            user_agent: client.user_agent,
+            ip: client.ip.map(|ip| ip.to_string()),
+            refresh_token_hash: refresh.digest(),
+            refresh_expires_at,
+        };
+        let session_id = session.id;
+        let (user, opened) = self
+            .redeem(Purpose::SignIn, input, Effect::SignIn { session })
+            .await?;
+        if !opened {
+            return Err(Error::AccountDisabled);
+        }
+        if let Some(keys) = throttle {
+            self.store.clear_login_failures(&keys.email).await?;
+        }
+        let access = self.tokens.issue(user.id, &user.email, session_id, now)?;
+        self.metrics.logins_succeeded.increment(1);
+        Ok(TokenPair {
+            access,
+            refresh_token: refresh.into_secret(),
+            refresh_expires_in: (refresh_expires_at - now).whole_seconds(),
+        })
+    }
+
+    /// Starts moving the token's user to `new_email`, once the password is confirmed:
+    /// a code goes to the new address. Nothing changes until it is redeemed.
+    pub async fn change_email(
+        &self,
+        who: &Authenticated,
+        new_email: &str,
+        password: SecretString,
+        client: ClientInfo,
+    ) -> Result<(), Error> {
+        let (display, normalized) = normalize_email(new_email)?;
+        self.confirm_password(who, password, client.ip).await?;
+        if self
+            .store
+            .credentials_by_email(&normalized)
+            .await?
+            .is_some()
+        {
+            return Err(Error::EmailTaken);
+        }
+        let user = self
+            .store
+            .user(who.user().id)
+            .await?
+            .ok_or(Error::SessionNotFound)?;
+        let target = Some((display, normalized));
+        self.send_code(&user, Purpose::ChangeEmail, target).await
+    }
+
+    /// Moves the code's user to the address the code was sent to; a notice goes to
+    /// the old address, and codes sent there die.
+    pub async fn confirm_email_change(&self, input: CodeInput) -> Result<User, Error> {
+        let notice = self.notice(Kind::EmailChanged)?;
+        let effect = Effect::ChangeEmail { notice };
+        self.redeem(Purpose::ChangeEmail, input, effect)
+            .await
+            .map(|(user, _)| user)
+    }
+
+    /// Tells the owner of `email` that somebody tried to register it again (with
+    /// `--require-verified-email`, where registration answers alike).
+    pub(super) async fn mail_account_exists(
+        &self,
+        email: &str,
+        normalized: &str,
+    ) -> Result<(), Error> {
+        let mail = self.mail(
+            Kind::AccountExists,
+            email,
+            normalized,
+            &MessageContext::default(),
+        )?;
+        if self.store.issue(None, &mail, self.email.send_limit).await? {
+            self.email.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    pub(super) fn requires_verified_email(&self) -> bool {
+        self.email.require_verified
+    }
+
+    /// Runs the lookup and the send of a code for `email` after answering: the same
+    /// answer, at once, for every address.
+    fn in_background(self: &Arc<Self>, email: &str, purpose: Purpose) -> Result<(), Error> {
+        let (_, normalized) = normalize_email(email)?;
+        let auth = Arc::clone(self);
+        tokio::spawn(async move {
+            let sent = match auth.store.credentials_by_email(&normalized).await {
+                Ok(Some(found)) if !found.user.disabled => {
+                    auth.send_code(&found.user, purpose, None).await
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = sent {
+                tracing::error!(error = %e, purpose = purpose.as_str(), "cannot send a code");
+            }
+        });
+        Ok(())
+    }
+
+    /// Issues a code of `purpose` for `user` and queues its message to `target`
+    /// (`(address, normalized)`; the user's own address by default). Over the send
+    /// limit, nothing happens, and the caller cannot tell.
+    pub(super) async fn send_code(
+        &self,
+        user: &User,
+        purpose: Purpose,
+        target: Option<(String, String)>,
+    ) -> Result<(), Error> {
+        let (address, normalized) = match target {
+            Some(target) => target,
+            None => normalize_email(&user.email)?,
+        };
+        let issued = self
+            .email
+            .codes
+            .issue(purpose.as_str(), &normalized)
+            .map_err(Error::internal)?;
+        let now = self.clock.now();
+        let context = self.code_context(purpose, &issued);
+        let mail = self.mail(kind(purpose), &address, &normalized, &context)?;
+        let new_email = (purpose == Purpose::ChangeEmail).then(|| address.clone());
+        let code = NewCode {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            purpose,
+            address: normalized,
+            token_hash: issued.token_hash,
+            code_hash: issued.code_hash,
+            new_email,
+            created_at: now,
+            expires_at: now + purpose.lifetime(),
+        };
+        if self
+            .store
+            .issue(Some(&code), &mail, self.email.send_limit)
+            .await?
+        {
+            self.email.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    fn code_context(&self, purpose: Purpose, issued: &IssuedCode) -> MessageContext {
+        MessageContext {
+            link: Some(format!(
+                "{}/ui/{}?token={}",
+                self.email.public_url,
+                page(purpose),
+                issued.token.expose_secret()
+            )),
+            code: Some(issued.code.expose_secret().to_owned()),
+            lifetime: Some(spell(purpose.lifetime())),
+        }
+    }
+
+    /// A message of `kind` to `address`, counted against its send limit.
+    fn mail(
+        &self,
+        kind: Kind,
+        address: &str,
+        normalized: &str,
+        context: &MessageContext,
+    ) -> Result<NewMail, Error> {
+        let rendered = self
+            .email
+            .templates
+            .render(kind, context)
+            .map_err(Error::internal)?;
+        Ok(NewMail {
+            id: Uuid::now_v7(),
+            kind: kind.name(),
+            recipient: Some(address.to_owned()),
+            recipient_key: Some(self.email.codes.recipient_key(kind.name(), normalized)),
+            subject: rendered.subject,
+            body_text: rendered.text,
+            body_html: rendered.html,
+            created_at: self.clock.now(),
+        })
+    }
+
+    /// A notice to the address a redeemed code's user has when it is queued (never
+    /// limited: it reports a change that happened).
+    fn notice(&self, kind: Kind) -> Result<NewMail, Error> {
+        let rendered = self
+            .email
+            .templates
+            .render(kind, MessageContext::default())
+            .map_err(Error::internal)?;
+        Ok(NewMail {
+            id: Uuid::now_v7(),
+            kind: kind.name(),
+            recipient: None,
+            recipient_key: None,
+            subject: rendered.subject,
+            body_text: rendered.text,
+            body_html: rendered.html,
+            created_at: self.clock.now(),
+        })
+    }
+
+    /// Redeems `input` for `purpose` with `effect`: the user after it, and whether a
+    /// session was opened. Every way a code can be wrong is one [`Error::InvalidCode`].
+    async fn redeem(
+        &self,
+        purpose: Purpose,
+        input: CodeInput,
+        effect: Effect,
+    ) -> Result<(User, bool), Error> {
+        let presented = self.presented(purpose, &input)?;
+        let queues_mail = matches!(
+            effect,
+            Effect::ResetPassword { .. } | Effect::ChangeEmail { .. }
+        );
+        let redemption = Redemption {
+            purpose,
+            presented,
+            effect,
+            now: self.clock.now(),
+        };
+        let redeemed = self
+            .store
+            .redeem(&redemption)
+            .await?
+            .ok_or(Error::InvalidCode)?;
+        if queues_mail {
+            self.email.wake.notify_one();
+        }
+        Ok((redeemed.user, redeemed.session_opened))
+    }
+
+    fn presented(&self, purpose: Purpose, input: &CodeInput) -> Result<Presented, Error> {
+        let codes = &self.email.codes;
+        match input {
+            CodeInput::Token(token) if well_formed_token(token) => Ok(Presented::Token {
+                hash: codes.token_hash(token.expose_secret()),
+            }),
+            CodeInput::Code { email, code } if well_formed_code(code) => {
+                let (_, address) = normalize_email(email).map_err(|_| Error::InvalidCode)?;
+                let hash = codes.code_hash(purpose.as_str(), &address, code.expose_secret());
+                Ok(Presented::Code { address, hash })
+            }
+            _ => Err(Error::InvalidCode),
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! Emailed secrets: verify an address, reset a forgotten password, sign in with a
+//! code, confirm a new address. Each secret is presented as `{token}` (from the link)
+//! or `{email, code}` (typed by hand); both are one credential.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{TokenResponse, UserBody, no_store};
+use crate::auth::CodeInput;
+use crate::http::AppState;
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{
+    AuthUser, Body, Client, NoCredentialsInQuery, WithinRateLimit, invalid_body,
+};
+
+/// A link's token, or an address with the code sent to it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    /// The `token` of the link in the message (43 characters).
+    #[schema(value_type = Option<String>, example = "Jm1rQ4m0n2yW3lQ6m6b3d7oT0y0s5Zr2v9hT8cPqk1E")]
+    pub token: Option<SecretString>,
+    /// The address the code was sent to; with `code`, instead of `token`.
+    #[schema(example = "ada@example.com")]
+    pub email: Option<String>,
+    /// The 6-digit code in the message; with `email`, instead of `token`.
+    #[schema(value_type = Option<String>, example = "042917", pattern = "^[0-9]{6}$")]
+    pub code: Option<SecretString>,
+}
+
+/// Either form of [`CodeBody`], or what to fix.
+fn code_input(
+    token: Option<SecretString>,
+    email: Option<String>,
+    code: Option<SecretString>,
+) -> Result<CodeInput, ApiError> {
+    match (token, email, code) {
+        (Some(token), None, None) => Ok(CodeInput::Token(token)),
+        (None, Some(email), Some(code)) => Ok(CodeInput::Code { email, code }),
+        _ => Err(invalid_body(
+            "send either `token`, or `email` with `code`".to_owned(),
+        )),
+    }
+}
+
+/// An address to send a message to.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailBody {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+}
+
+/// The answer to a request whose outcome is mailed.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub detail: &'static str,
+}
+
+fn accepted(detail: &'static str) -> Response {
+    (StatusCode::ACCEPTED, no_store(Accepted { detail })).into_response()
+}
+
+/// Mail a verification code to the current user's address.
+///
+/// Limited to one message a minute and five an hour per address; over the limit the
+/// answer is the same and nothing is sent.
+#[utoipa::path(
+    post, path = "/email/verify/send", tag = "email",
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 202, description = "A message is on its way (unless the limit was reached)", body = Accepted),
+        (status = 409, description = "already_verified", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn send_verification(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+) -> Result<Response, ApiError> {
+    state.auth.send_verification(&who).await?;
+    Ok(accepted(
+        "If the address can receive mail, a verification message is on its way.",
+    ))
+}
+
+/// Verify an address with the link's token or the code.
+#[utoipa::path(
+    post, path = "/email/verify", tag = "email",
+    request_body(content((CodeBody = "application/json"), (CodeBody = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Verified", body = UserBody),
+        (status = 400, description = "invalid_code: unknown, wrong, expired, used, or too many wrong codes", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn verify(
+    _: WithinRateLimit,
+    State(state): State<AppState>,
+    Body(body): Body<CodeBody>,
+) -> Result<Response, ApiError> {
+    let input = code_input(body.token, body.email, body.code)?;
+    let user = state.auth.verify_email(input).await?;
+    Ok(no_store(UserBody::from(user)))
+}
+
+/// Mail a password-reset code, if the address has an account.
+///
+/// The answer is the same, in the same time, whether or not the account exists.
+#[utoipa::path(
+    post, path = "/password/forgot", tag = "email",
+    request_body(content((EmailBody = "application/json"), (EmailBody = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 202, description = "If the address has an account, a message is on its way", body = Accepted),
+        (status = 422, description = "invalid_email", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn forgot_password(
+    _: WithinRateLimit,
+    State(state): State<AppState>,
+    Body(body): Body<EmailBody>,
+) -> Result<Response, ApiError> {
+    state.auth.forgot_password(&body.email)?;
+    Ok(accepted(
+        "If an account uses this address, a message to reset its password is on its way.",
+    ))
+}
+
+/// A reset code with the new password.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    #[schema(value_type = Option<String>)]
+    pub token: Option<SecretString>,
+    #[schema(example = "ada@example.com")]
+    pub email: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{6}$")]
+    pub code: Option<SecretString>,
+    /// The same rules as at registration.
+    #[schema(value_type = String, format = Password, min_length = 8)]
+    pub new_password: SecretString,
+}
+
+/// Set a new password with a reset code.
+///
+/// Every session of the account ends, a notice is mailed, and the address counts as
+/// verified.
+#[utoipa::path(
+    post, path = "/password/reset", tag = "email",
+    request_body(content((ResetBody = "application/json"), (ResetBody = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 204, description = "The password was reset"),
+        (status = 400, description = "invalid_code, or credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "weak_password, password_too_long", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reset_password(
+    _: NoCredentialsInQuery,
+    _: WithinRateLimit,
+    State(state): State<AppState>,
+    Client(client): Client,
+    Body(body): Body<ResetBody>,
+) -> Result<StatusCode, ApiError> {
+    let input = code_input(body.token, body.email, body.code)?;
+    state
+        .auth
+        .reset_password(input, &body.new_password, client)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mail a sign-in code, if the address has an account.
+///
+/// The answer is the same whether or not the account exists.
+#[utoipa::path(
+    post, path = "/login/code/send", tag = "email",
+    request_body(content((EmailBody = "application/json"), (EmailBody = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 202, description = "If the address has an account, a message is on its way", body = Accepted),
+        (status = 422, description = "invalid_email", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn send_sign_in_code(
+    _: WithinRateLimit,
+    State(state): State<AppState>,
+    Body(body): Body<EmailBody>,
+) -> Result<Response, ApiError> {
+    state.auth.send_sign_in_code(&body.email)?;
+    Ok(accepted(
+        "If an account uses this address, a sign-in message is on its way.",
+    ))
+}
+
+/// Log in with a sign-in code; the address counts as verified.
+#[utoipa::path(
+    post, path = "/login/code", tag = "email",
+    request_body(content((CodeBody = "application/json"), (CodeBody = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 400, description = "invalid_code", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "account_disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (this address's logins are locked, shared with /login) or rate_limited (this client address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn sign_in_with_code(
+    _: WithinRateLimit,
+    State(state): State<AppState>,
+    Client(client): Client,
+    Body(body): Body<CodeBody>,
+) -> Result<Response, ApiError> {
+    let input = code_input(body.token, body.email, body.code)?;
+    let pair = state.auth.sign_in_with_code(input, client).await?;
+    Ok(no_store(TokenResponse::from(pair)))
+}
+
+/// A new address, confirmed by the current password.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChange {
+    #[schema(example = "ada@example.org")]
+    pub new_email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+/// Move the account to a new address: a code goes to it, and nothing changes until
+/// it is confirmed.
+#[utoipa::path(
+    post, path = "/me/email", tag = "email",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body(content((EmailChange = "application/json"), (EmailChange = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 202, description = "A confirmation is on its way to the new address", body = Accepted),
+        (status = 400, description = "credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_email", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn change_email(
+    _: NoCredentialsInQuery,
+    _: WithinRateLimit,
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    Client(client): Client,
+    Body(body): Body<EmailChange>,
+) -> Result<Response, ApiError> {
+    state
+        .auth
+        .change_email(&who, &body.new_email, body.password, client)
+        .await?;
+    Ok(accepted(
+        "A message to confirm the new address is on its way to it.",
+    ))
+}
+
+/// Confirm a new address with the link's token or the code sent to it.
+#[utoipa::path(
+    post, path = "/me/email/confirm", tag = "email",
+    request_body(content((CodeBody = "application/json"), (CodeBody = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The account uses the new address", body = UserBody),
+        (status = 400, description = "invalid_code", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "email_taken: another account took the address meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn confirm_email_change(
+    _: WithinRateLimit,
+    State(state): State<AppState>,
+    Body(body): Body<CodeBody>,
+) -> Result<Response, ApiError> {
+    let input = code_input(body.token, body.email, body.code)?;
+    let user = state.auth.confirm_email_change(input).await?;
+    Ok(no_store(UserBody::from(user)))
+}

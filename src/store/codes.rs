@@ -1,0 +1,157 @@
+//! One-time codes (every emailed secret) and what redeeming one does, in the same
+//! transaction as the redemption.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::outbox::NewMail;
+use super::{StoreError, User};
+
+/// What a code is for. A code of one purpose is never accepted for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    VerifyEmail,
+    ResetPassword,
+    SignIn,
+    ChangeEmail,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::ResetPassword => "reset_password",
+            Self::SignIn => "sign_in",
+            Self::ChangeEmail => "change_email",
+        }
+    }
+
+    /// How long a code of this purpose stays valid.
+    pub fn lifetime(self) -> Duration {
+        match self {
+            Self::VerifyEmail => Duration::hours(24),
+            Self::ResetPassword => Duration::minutes(30),
+            Self::SignIn => Duration::minutes(10),
+            Self::ChangeEmail => Duration::hours(1),
+        }
+    }
+}
+
+/// Wrong codes a code survives; the next attempt fails whatever it presents.
+pub const MAX_CODE_ATTEMPTS: i32 = 5;
+
+/// A code to store: only keyed hashes of its link token and 6-digit code.
+#[derive(Debug)]
+pub struct NewCode {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub purpose: Purpose,
+    /// The normalized address it is sent to, where `{email, code}` is looked up.
+    pub address: String,
+    pub token_hash: Vec<u8>,
+    pub code_hash: Vec<u8>,
+    /// The address an email change moves to, as typed.
+    pub new_email: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// How many messages of one kind an address may be sent: over either count, a send
+/// is dropped without a word (the caller answers alike, so the limit is no oracle).
+#[derive(Debug, Clone, Copy)]
+pub struct SendLimit {
+    pub per_minute: i64,
+    pub per_hour: i64,
+}
+
+impl Default for SendLimit {
+    fn default() -> Self {
+        Self {
+            per_minute: 1,
+            per_hour: 5,
+        }
+    }
+}
+
+impl SendLimit {
+    /// Whether one more message fits, given how many went out in the last minute
+    /// and the last hour.
+    pub fn allows(&self, last_minute: i64, last_hour: i64) -> bool {
+        last_minute < self.per_minute && last_hour < self.per_hour
+    }
+}
+
+/// The secret a client presents: the link token or the address with the code, each
+/// already hashed as stored.
+#[derive(Debug)]
+pub enum Presented {
+    Token { hash: Vec<u8> },
+    Code { address: String, hash: Vec<u8> },
+}
+
+/// A session opened by a sign-in code, with its first refresh token.
+#[derive(Debug)]
+pub struct CodeSession {
+    pub id: Uuid,
+    pub expires_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub refresh_token_hash: Vec<u8>,
+    pub refresh_expires_at: OffsetDateTime,
+}
+
+/// What a redeemed code does, committed with its consumption or not at all.
+#[derive(Debug)]
+pub enum Effect {
+    /// Marks the address verified.
+    VerifyEmail,
+    /// Sets the password, ends every session, kills the user's other reset and
+    /// sign-in codes, marks the address verified and queues `notice` to it.
+    ResetPassword {
+        new_hash: SecretString,
+        notice: NewMail,
+    },
+    /// Opens `session` (unless the account is disabled) and marks the address verified.
+    SignIn { session: CodeSession },
+    /// Moves the account to the code's new address (verified), kills the user's other
+    /// codes, and queues `notice` to the old address.
+    ChangeEmail { notice: NewMail },
+}
+
+/// A code to redeem.
+#[derive(Debug)]
+pub struct Redemption {
+    pub purpose: Purpose,
+    pub presented: Presented,
+    pub effect: Effect,
+    pub now: OffsetDateTime,
+}
+
+/// A redeemed code: the user as the effect left them, and whether a session was
+/// opened (a sign-in on a disabled account uses the code up and opens none).
+#[derive(Debug)]
+pub struct Redeemed {
+    pub user: User,
+    pub session_opened: bool,
+}
+
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Queues `mail` (and stores `code`, deleting the user's older codes of its
+    /// purpose) in one transaction, unless `limit` says the recipient has had enough
+    /// messages of this kind: then nothing is written and the answer is `false`.
+    async fn issue(
+        &self,
+        code: Option<&NewCode>,
+        mail: &NewMail,
+        limit: SendLimit,
+    ) -> Result<bool, StoreError>;
+    /// Consumes the presented code and applies its effect, in one transaction; of
+    /// concurrent redemptions of one code exactly one succeeds. `None` for an unknown,
+    /// wrong, expired, used or exhausted code; a wrong code counts an attempt.
+    async fn redeem(&self, redemption: &Redemption) -> Result<Option<Redeemed>, StoreError>;
+    /// Deletes expired codes; how many.
+    async fn forget_expired_codes(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,248 @@
+//! [`CodeStore`] on any engine. A code is consumed by deleting its row: of concurrent
+//! redemptions the database lets exactly one delete it, and only that one goes on to
+//! the effect, in the same transaction.
+
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+use time::{Duration, OffsetDateTime};
+
+use super::outbox::queue_mail;
+use super::sessions::{INSERT_REFRESH, INSERT_SESSION};
+use super::users::{USER, user_from_row};
+use super::{Conn, Engine, Row, write_connection};
+use crate::store::{
+    CodeStore, Effect, EndReason, MAX_CODE_ATTEMPTS, NewCode, NewMail, Presented, Redeemed,
+    Redemption, SendLimit, StoreError,
+};
+
+pub(super) const SENT_SINCE: &str =
+    "SELECT count(*) AS n FROM outbox WHERE recipient_key = $1 AND created_at > $2";
+const KILL_OLDER: &str = "DELETE FROM one_time_codes WHERE user_id = $1 AND purpose = $2";
+const INSERT: &str = "INSERT INTO one_time_codes
+     (id, user_id, purpose, address, token_hash, code_hash, new_email, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub(super) const CONSUME_TOKEN: &str = "DELETE FROM one_time_codes
+     WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3 AND attempts < $4
+     RETURNING user_id, address, new_email";
+pub(super) const CONSUME_CODE: &str = "DELETE FROM one_time_codes
+     WHERE purpose = $1 AND address = $2 AND code_hash = $3 AND expires_at > $4
+       AND attempts < $5
+     RETURNING user_id, address, new_email";
+pub(super) const COUNT_WRONG: &str =
+    "UPDATE one_time_codes SET attempts = attempts + 1 WHERE purpose = $1 AND address = $2";
+const VERIFY: &str = "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1";
+const RESET: &str = "UPDATE users SET password_hash = $2, email_verified = TRUE, updated_at = $3
+     WHERE id = $1";
+const KILL_RECOVERY: &str = "DELETE FROM one_time_codes
+     WHERE user_id = $1 AND purpose IN ('reset_password', 'sign_in')";
+const END_ALL: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3
+     WHERE user_id = $1 AND ended_at IS NULL";
+const MOVE_EMAIL: &str = "UPDATE users
+     SET email = $2, email_normalized = $3, email_verified = TRUE, updated_at = $4
+     WHERE id = $1";
+const DELETE_CODES: &str = "DELETE FROM one_time_codes WHERE user_id = $1";
+const FORGET_EXPIRED: &str = "DELETE FROM one_time_codes WHERE expires_at <= $1";
+
+#[async_trait]
+impl<E: Engine> CodeStore for E {
+    async fn issue(
+        &self,
+        code: Option<&NewCode>,
+        mail: &NewMail,
+        limit: SendLimit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let outcome = issue_in::<E>(&mut tx, code, mail, limit).await;
+        settle(tx, outcome).await
+    }
+
+    async fn redeem(&self, redemption: &Redemption) -> Result<Option<Redeemed>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let outcome = redeem_in::<E>(&mut tx, redemption).await;
+        settle(tx, outcome).await
+    }
+
+    async fn forget_expired_codes(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        write_connection(self)
+            .await?
+            .execute(FORGET_EXPIRED, &[now.into()])
+            .await
+    }
+}
+
+/// Commits what `outcome` says to keep, and rolls back anything else before the
+/// connection goes back to the pool. (Dropping an open transaction rolls it back
+/// too, but later: sqlx queues the rollback, and the next writer to take the
+/// connection can find it still inside the old transaction.)
+async fn settle<DB: sqlx::Database, T>(
+    tx: sqlx::Transaction<'static, DB>,
+    outcome: Result<(T, bool), StoreError>,
+) -> Result<T, StoreError> {
+    match outcome {
+        Ok((value, true)) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Ok((value, false)) => {
+            tx.rollback().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The error that ended the transaction is the one worth reporting.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// [`CodeStore::issue`] inside `tx`: its answer, and whether to commit.
+async fn issue_in<E: Engine>(
+    tx: &mut E::Conn,
+    code: Option<&NewCode>,
+    mail: &NewMail,
+    limit: SendLimit,
+) -> Result<(bool, bool), StoreError> {
+    if let Some(key) = mail.recipient_key.as_deref() {
+        let since = |ago: Duration| [key.into(), (mail.created_at - ago).into()];
+        let mut sent = [0; 2];
+        for (n, ago) in sent.iter_mut().zip([Duration::MINUTE, Duration::HOUR]) {
+            let row = tx.fetch_optional(SENT_SINCE, &since(ago)).await?;
+            *n = row.map_or(Ok(0), |row| row.count("n"))?;
+        }
+        if !limit.allows(sent[0], sent[1]) {
+            return Ok((false, false));
+        }
+    }
+    if let Some(code) = code {
+        let purpose = code.purpose.as_str();
+        tx.execute(KILL_OLDER, &[code.user_id.into(), purpose.into()])
+            .await?;
+        let args = [
+            code.id.into(),
+            code.user_id.into(),
+            purpose.into(),
+            code.address.as_str().into(),
+            code.token_hash.as_slice().into(),
+            code.code_hash.as_slice().into(),
+            code.new_email.as_deref().into(),
+            code.created_at.into(),
+            code.expires_at.into(),
+        ];
+        tx.execute(INSERT, &args).await?;
+    }
+    queue_mail(tx, mail, None).await?;
+    Ok((true, true))
+}
+
+/// [`CodeStore::redeem`] inside `tx`: its answer, and whether to commit.
+async fn redeem_in<E: Engine>(
+    tx: &mut E::Conn,
+    redemption: &Redemption,
+) -> Result<(Option<Redeemed>, bool), StoreError> {
+    let Redemption {
+        purpose,
+        presented,
+        effect,
+        now,
+    } = redemption;
+    let (purpose, now) = (purpose.as_str(), *now);
+    let consumed = match presented {
+        Presented::Token { hash } => {
+            let args = [
+                hash.as_slice().into(),
+                purpose.into(),
+                now.into(),
+                MAX_CODE_ATTEMPTS.into(),
+            ];
+            tx.fetch_optional(CONSUME_TOKEN, &args).await?
+        }
+        Presented::Code { address, hash } => {
+            let args = [
+                purpose.into(),
+                address.as_str().into(),
+                hash.as_slice().into(),
+                now.into(),
+                MAX_CODE_ATTEMPTS.into(),
+            ];
+            tx.fetch_optional(CONSUME_CODE, &args).await?
+        }
+    };
+    let Some(consumed) = consumed else {
+        // A wrong code counts against the code sent to that address.
+        if let Presented::Code { address, .. } = presented {
+            let args = [purpose.into(), address.as_str().into()];
+            tx.execute(COUNT_WRONG, &args).await?;
+            return Ok((None, true));
+        }
+        return Ok((None, false));
+    };
+    let user_id = consumed.uuid("user_id")?;
+    let mut session_opened = false;
+    match effect {
+        Effect::VerifyEmail => {
+            tx.execute(VERIFY, &[user_id.into(), now.into()]).await?;
+        }
+        Effect::ResetPassword { new_hash, notice } => {
+            let hash = new_hash.expose_secret();
+            tx.execute(RESET, &[user_id.into(), hash.into(), now.into()])
+                .await?;
+            let reason = EndReason::PasswordReset.as_str();
+            tx.execute(END_ALL, &[user_id.into(), now.into(), reason.into()])
+                .await?;
+            tx.execute(KILL_RECOVERY, &[user_id.into()]).await?;
+            queue_mail(tx, notice, Some(user_id)).await?;
+        }
+        Effect::SignIn { session } => {
+            let row = tx.fetch_optional(USER, &[user_id.into()]).await?;
+            let disabled = row.map_or(Ok(true), |row| row.flag("disabled"))?;
+            if !disabled {
+                tx.execute(VERIFY, &[user_id.into(), now.into()]).await?;
+                let args = [
+                    session.id.into(),
+                    user_id.into(),
+                    now.into(),
+                    session.expires_at.into(),
+                    session.user_agent.as_deref().into(),
+                    session.ip.as_deref().into(),
+                ];
+                tx.execute(INSERT_SESSION, &args).await?;
+                let args = [
+                    session.refresh_token_hash.as_slice().into(),
+                    session.id.into(),
+                    None::<&[u8]>.into(),
+                    now.into(),
+                    session.refresh_expires_at.into(),
+                ];
+                tx.execute(INSERT_REFRESH, &args).await?;
+                session_opened = true;
+            }
+        }
+        Effect::ChangeEmail { notice } => {
+            // The notice goes to the address the account is leaving: queue it first.
+            queue_mail(tx, notice, Some(user_id)).await?;
+            let new_email = consumed
+                .opt_text("new_email")?
+                .ok_or(StoreError::Inconsistent(
+                    "an email-change code without its address",
+                ))?;
+            let address = consumed.text("address")?;
+            let args = [
+                user_id.into(),
+                new_email.as_str().into(),
+                address.as_str().into(),
+                now.into(),
+            ];
+            tx.execute(MOVE_EMAIL, &args).await?;
+            // Codes sent to the old address must not act on the new one.
+            tx.execute(DELETE_CODES, &[user_id.into()]).await?;
+        }
+    }
+    let row = tx.fetch_optional(USER, &[user_id.into()]).await?;
+    let row = row.ok_or(StoreError::Inconsistent("a code outlived its user"))?;
+    let user = user_from_row(&row)?;
+    let redeemed = Redeemed {
+        user,
+        session_opened,
+    };
+    Ok((Some(redeemed), true))
+}

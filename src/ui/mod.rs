@@ -1,0 +1,380 @@
+//! The pages that emailed links open, server-rendered, with no JavaScript. A GET only
+//! shows what will happen and a button: mail scanners open links, and must not use
+//! them up. The button's POST (from this origin only) redeems the token. The pages
+//! will be restyled by the hosted pages; they live here, together, until then.
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use minijinja::Environment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{self, CodeInput};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Body, Client, WithinRateLimit};
+use crate::tokens::well_formed_token;
+
+/// Nothing loads but the page itself; forms post back to it.
+const CSP: &str = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    // Built in and checked by the tests: it compiles, or nothing would.
+    env.add_template("page.html", include_str!("page.html"))
+        .unwrap_or_else(|e| panic!("the built-in page template: {e}"));
+    env
+});
+
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/ui/verify-email",
+            get(show::<VerifyEmail>).post(redeem::<VerifyEmail>),
+        )
+        .route(
+            "/ui/reset-password",
+            get(show::<ResetPassword>).post(redeem::<ResetPassword>),
+        )
+        .route("/ui/sign-in", get(show::<SignIn>).post(redeem::<SignIn>))
+        .route(
+            "/ui/confirm-email",
+            get(show::<ConfirmEmail>).post(redeem::<ConfirmEmail>),
+        )
+        .route("/ui/signed-in", get(signed_in))
+        .with_state(state)
+}
+
+/// What a page shows.
+#[derive(Serialize, Default)]
+struct Page<'a> {
+    title: &'a str,
+    message: Option<&'a str>,
+    error: Option<String>,
+    /// The token to post back, when the page has a form.
+    token: Option<&'a str>,
+    action: &'a str,
+    button: &'a str,
+    new_password: bool,
+}
+
+fn render(status: StatusCode, page: &Page<'_>) -> Response {
+    let html = PAGES
+        .get_template("page.html")
+        .and_then(|template| template.render(page));
+    let Ok(html) = html else {
+        return ApiError::internal().into_response();
+    };
+    let mut response = (status, axum::response::Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    // The page carries a token: no cache may keep it.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// One kind of link: its page's words and what redeeming it does.
+trait Link {
+    const PATH: &'static str;
+    const TITLE: &'static str;
+    const INTRO: &'static str;
+    const BUTTON: &'static str;
+    const DONE: &'static str;
+    const NEW_PASSWORD: bool = false;
+
+    async fn redeem(
+        state: &AppState,
+        form: LinkForm,
+        client: auth::ClientInfo,
+    ) -> Result<Response, auth::Error>;
+}
+
+struct VerifyEmail;
+struct ResetPassword;
+struct SignIn;
+struct ConfirmEmail;
+
+impl Link for VerifyEmail {
+    const PATH: &'static str = "/ui/verify-email";
+    const TITLE: &'static str = "Verify your email address";
+    const INTRO: &'static str = "Press the button to confirm that this address is yours.";
+    const BUTTON: &'static str = "Verify my address";
+    const DONE: &'static str = "Your email address is verified. You can close this page.";
+
+    async fn redeem(
+        state: &AppState,
+        form: LinkForm,
+        _: auth::ClientInfo,
+    ) -> Result<Response, auth::Error> {
+        state
+            .auth
+            .verify_email(CodeInput::Token(form.token))
+            .await?;
+        Ok(done::<Self>())
+    }
+}
+
+impl Link for ResetPassword {
+    const PATH: &'static str = "/ui/reset-password";
+    const TITLE: &'static str = "Choose a new password";
+    const INTRO: &'static str =
+        "Choose a new password for your account. Every device signed in to it will be signed out.";
+    const BUTTON: &'static str = "Set the new password";
+    const DONE: &'static str = "Your password was changed. Log in with the new one.";
+    const NEW_PASSWORD: bool = true;
+
+    async fn redeem(
+        state: &AppState,
+        form: LinkForm,
+        client: auth::ClientInfo,
+    ) -> Result<Response, auth::Error> {
+        let password = form.new_password.unwrap_or_else(|| SecretString::from(""));
+        state
+            .auth
+            .reset_password(CodeInput::Token(form.token), &password, client)
+            .await?;
+        Ok(done::<Self>())
+    }
+}
+
+impl Link for SignIn {
+    const PATH: &'static str = "/ui/sign-in";
+    const TITLE: &'static str = "Sign in";
+    const INTRO: &'static str = "Press the button to sign in.";
+    const BUTTON: &'static str = "Sign in";
+    const DONE: &'static str = "You are signed in.";
+
+    /// The session goes to `/ui/signed-in` in the URL's fragment, which browsers
+    /// never send to a server: an application serving that page at `--public-url`
+    /// reads it there.
+    async fn redeem(
+        state: &AppState,
+        form: LinkForm,
+        client: auth::ClientInfo,
+    ) -> Result<Response, auth::Error> {
+        let pair = state
+            .auth
+            .sign_in_with_code(CodeInput::Token(form.token), client)
+            .await?;
+        let fragment = serde_urlencoded::to_string([
+            ("access_token", pair.access.token.as_str()),
+            ("token_type", "Bearer"),
+            ("expires_in", &pair.access.expires_in.to_string()),
+            ("refresh_token", pair.refresh_token.expose_secret()),
+            ("refresh_expires_in", &pair.refresh_expires_in.to_string()),
+        ])
+        .map_err(|e| auth::Error::Internal(Box::new(e)))?;
+        let target = format!("{}/ui/signed-in#{fragment}", state.auth.public_url());
+        let mut response = Redirect::to(&target).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
+}
+
+impl Link for ConfirmEmail {
+    const PATH: &'static str = "/ui/confirm-email";
+    const TITLE: &'static str = "Confirm your new email address";
+    const INTRO: &'static str = "Press the button to move your account to this address.";
+    const BUTTON: &'static str = "Use this address";
+    const DONE: &'static str = "Your account now uses this address.";
+
+    async fn redeem(
+        state: &AppState,
+        form: LinkForm,
+        _: auth::ClientInfo,
+    ) -> Result<Response, auth::Error> {
+        state
+            .auth
+            .confirm_email_change(CodeInput::Token(form.token))
+            .await?;
+        Ok(done::<Self>())
+    }
+}
+
+fn done<L: Link>() -> Response {
+    let page = Page {
+        title: L::TITLE,
+        message: Some(L::DONE),
+        ..Page::default()
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct LinkQuery {
+    token: Option<SecretString>,
+}
+
+/// What the button posts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkForm {
+    token: SecretString,
+    new_password: Option<SecretString>,
+}
+
+/// The link's page: what will happen, and the button. Consumes nothing.
+async fn show<L: Link>(RawQuery(query): RawQuery) -> Response {
+    let token = query
+        .and_then(|query| serde_urlencoded::from_str::<LinkQuery>(&query).ok())
+        .and_then(|query| query.token)
+        .filter(well_formed_token);
+    let Some(token) = token else {
+        let page = Page {
+            title: L::TITLE,
+            error: Some("This link is incomplete. Copy the whole link from the message, or ask for a new one.".to_owned()),
+            ..Page::default()
+        };
+        return render(StatusCode::BAD_REQUEST, &page);
+    };
+    let page = Page {
+        title: L::TITLE,
+        message: Some(L::INTRO),
+        token: Some(token.expose_secret()),
+        action: L::PATH,
+        button: L::BUTTON,
+        new_password: L::NEW_PASSWORD,
+        ..Page::default()
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The button: redeems the token, if the form came from this origin.
+async fn redeem<L: Link>(
+    _: WithinRateLimit,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    Body(form): Body<LinkForm>,
+) -> Response {
+    if !same_origin(&headers, state.auth.public_url()) {
+        let page = Page {
+            title: L::TITLE,
+            error: Some(
+                "This form was sent from another site. Open the link from the message again."
+                    .to_owned(),
+            ),
+            ..Page::default()
+        };
+        return render(StatusCode::FORBIDDEN, &page);
+    }
+    let token = form.token.expose_secret().to_owned();
+    match L::redeem(&state, form, client).await {
+        Ok(response) => response,
+        Err(err) => {
+            let retry = matches!(err, auth::Error::WeakPassword(_));
+            let problem = ApiError::from(err);
+            let page = Page {
+                title: L::TITLE,
+                error: Some(problem.detail().to_owned()),
+                // A password that the rules refuse: the same form again.
+                token: retry.then_some(token.as_str()),
+                action: L::PATH,
+                button: L::BUTTON,
+                new_password: L::NEW_PASSWORD,
+                ..Page::default()
+            };
+            render(problem.status(), &page)
+        }
+    }
+}
+
+/// Where a sign-in link's session lands; the session is in the fragment, for the
+/// application's script, and never reaches this server.
+async fn signed_in() -> Response {
+    let page = Page {
+        title: SignIn::TITLE,
+        message: Some(SignIn::DONE),
+        ..Page::default()
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// Whether a form post came from a page of `public_url`'s origin. Browsers say so in
+/// `Sec-Fetch-Site` and `Origin`; a client that sends neither (not a browser) is let
+/// through: the token it posts is the credential, and no browser can be made to post
+/// one cross-site without these headers.
+fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+    let site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
+    if site.is_some_and(|site| site != b"same-origin") {
+        return false;
+    }
+    match headers.get(header::ORIGIN) {
+        Some(origin) => origin.as_bytes() == origin_of(public_url).as_bytes(),
+        None => true,
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(path) => &url[..after_scheme + path],
+        None => url,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|&(k, v)| {
+                (
+                    header::HeaderName::from_static(k),
+                    HeaderValue::from_static(v),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_posts_from_the_public_origin_pass() {
+        let url = "https://auth.example.com/base";
+        assert_eq!(origin_of(url), "https://auth.example.com");
+        assert!(same_origin(&headers(&[]), url));
+        assert!(same_origin(
+            &headers(&[
+                ("origin", "https://auth.example.com"),
+                ("sec-fetch-site", "same-origin")
+            ]),
+            url
+        ));
+        assert!(!same_origin(
+            &headers(&[("origin", "https://evil.example")]),
+            url
+        ));
+        assert!(!same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            url
+        ));
+        assert!(!same_origin(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            url
+        ));
+        assert!(!same_origin(&headers(&[("origin", "null")]), url));
+    }
+
+    #[test]
+    fn the_page_escapes_what_it_shows() {
+        let page = Page {
+            title: "t",
+            error: Some("<script>".to_owned()),
+            ..Page::default()
+        };
+        let response = render(StatusCode::OK, &page);
+        assert_eq!(response.headers()[header::CONTENT_SECURITY_POLICY], CSP);
+    }
+}
