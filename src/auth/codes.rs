@@ -238,11 +238,15 @@ impl Auth {
     }
 
     /// Runs the lookup and the send of a code for `email` after answering: the same
-    /// answer, at once, for every address.
+    /// answer, at once, for every address. The work waits a moment first, so that the
+    /// processor time an existing account costs is not spent while the answer is still
+    /// being written, where a client timing it could see it.
     fn in_background(self: &Arc<Self>, email: &str, purpose: Purpose) -> Result<(), Error> {
+        const AFTER_THE_ANSWER: std::time::Duration = std::time::Duration::from_millis(20);
         let (_, normalized) = normalize_email(email)?;
         let auth = Arc::clone(self);
         tokio::spawn(async move {
+            tokio::time::sleep(AFTER_THE_ANSWER).await;
             let sent = match auth.store.credentials_by_email(&normalized).await {
                 Ok(Some(found)) if !found.user.disabled => {
                     auth.send_code(&found.user, purpose, None).await

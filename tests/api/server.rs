@@ -16,6 +16,8 @@ pub const CHEAP_HASH: [&str; 4] = ["--hash-memory-kib", "64", "--hash-iterations
 
 pub struct Server {
     pub child: Child,
+    /// Where its mail goes unless a test names a relay or a folder.
+    _mail: tempfile::TempDir,
     api: Client,
     logs: Arc<Mutex<Vec<String>>>,
     reader: Option<std::thread::JoinHandle<()>>,
@@ -27,6 +29,13 @@ impl Server {
     }
 
     pub fn start_with(database: &str, extra: &[&str]) -> Self {
+        let mail = tempfile::tempdir().unwrap();
+        let mail_dir = mail.path().to_str().unwrap().to_owned();
+        let mail_args = if extra.contains(&"--mail-dir") {
+            Vec::new()
+        } else {
+            vec!["--mail-dir", mail_dir.as_str()]
+        };
         let mut child = Command::new(BIN)
             .args(["--log-format", "json", "serve", "--bind", "127.0.0.1:0"])
             .args(["--database", database])
@@ -38,6 +47,7 @@ impl Server {
             } else {
                 &CHEAP_HASH[..]
             })
+            .args(mail_args)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -67,6 +77,7 @@ impl Server {
         };
         Self {
             child,
+            _mail: mail,
             api: Client::new(format!("http://{address}")),
             logs,
             reader: Some(reader),

@@ -15,6 +15,7 @@ mod server;
 
 mod calibrate;
 mod overload;
+mod recovery;
 
 /// Held by each test for its whole run, so they never overlap.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

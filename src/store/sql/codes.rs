@@ -17,7 +17,8 @@ use crate::store::{
 
 pub(super) const SENT_SINCE: &str =
     "SELECT count(*) AS n FROM outbox WHERE recipient_key = $1 AND created_at > $2";
-const KILL_OLDER: &str = "DELETE FROM one_time_codes WHERE user_id = $1 AND purpose = $2";
+pub(super) const KILL_OLDER: &str =
+    "DELETE FROM one_time_codes WHERE user_id = $1 AND purpose = $2";
 const INSERT: &str = "INSERT INTO one_time_codes
      (id, user_id, purpose, address, token_hash, code_hash, new_email, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -40,8 +41,8 @@ const END_ALL: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3
 const MOVE_EMAIL: &str = "UPDATE users
      SET email = $2, email_normalized = $3, email_verified = TRUE, updated_at = $4
      WHERE id = $1";
-const DELETE_CODES: &str = "DELETE FROM one_time_codes WHERE user_id = $1";
-const FORGET_EXPIRED: &str = "DELETE FROM one_time_codes WHERE expires_at <= $1";
+pub(super) const DELETE_CODES: &str = "DELETE FROM one_time_codes WHERE user_id = $1";
+pub(super) const FORGET_EXPIRED: &str = "DELETE FROM one_time_codes WHERE expires_at <= $1";
 
 #[async_trait]
 impl<E: Engine> CodeStore for E {

@@ -38,7 +38,8 @@ pub(super) const FAILED: &str = "UPDATE outbox SET attempts = attempts + 1, fail
      subject = NULL, body_text = NULL, body_html = NULL
      WHERE id = $1";
 pub(super) const DEPTH: &str = "SELECT count(*) AS n FROM outbox WHERE next_attempt_at IS NOT NULL";
-const PURGE: &str = "DELETE FROM outbox WHERE created_at < $1 AND next_attempt_at IS NULL";
+pub(super) const PURGE: &str =
+    "DELETE FROM outbox WHERE created_at < $1 AND next_attempt_at IS NULL";
 
 /// Queues `mail` in the transaction `tx`: to its recipient, or with none, to the
 /// current address of `user`.

@@ -7,8 +7,9 @@ use const_format::concatcp;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::outbox::{CLAIMED_COLUMNS, DUE_MAIL};
 use super::{Arg, Conn, Engine, Row, connection};
-use super::{LOAD_REFRESH, sessions, throttle, users};
+use super::{LOAD_REFRESH, codes, outbox, sessions, throttle, users};
 use crate::store::StoreError;
 
 /// One query's plan, a line per step.
@@ -73,6 +74,17 @@ const HOT: &[HotQuery] = hot! {
     "password change: set the hash": users::SET_PASSWORD => || vec![id(), "h".into(), at()];
     "password change: end the other sessions": users::END_OTHER_SESSIONS => || vec![id(), id(), at(), "r".into()];
     "account deletion": users::DELETE => || vec![id()];
+    "codes: messages sent to a recipient lately": codes::SENT_SINCE => || vec![digest(), at()];
+    "codes: kill the user's older code": codes::KILL_OLDER => || vec![id(), "p".into()];
+    "codes: redeem a link token": codes::CONSUME_TOKEN => || vec![digest(), "p".into(), at(), 5.into()];
+    "codes: redeem a code": codes::CONSUME_CODE => || vec!["p".into(), "ada@example.com".into(), digest(), at(), 5.into()];
+    "codes: count a wrong code": codes::COUNT_WRONG => || vec!["p".into(), "ada@example.com".into()];
+    "codes: the user's other codes": codes::DELETE_CODES => || vec![id()];
+    "outbox: claim due messages": concatcp!(DUE_MAIL, ")", CLAIMED_COLUMNS) => || vec![at(), at()];
+    "outbox: record a delivery": outbox::SENT => || vec![id(), at()];
+    "outbox: the queue's depth": outbox::DEPTH => Vec::new;
+    "cleanup: delivered messages": outbox::PURGE => || vec![at()];
+    "cleanup: expired codes": codes::FORGET_EXPIRED => || vec![at()];
     "cleanup: old failure counts": throttle::FORGET => || vec![at()];
     "cleanup: old known sources": throttle::FORGET_SOURCES => || vec![at()];
 };
