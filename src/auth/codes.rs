@@ -105,7 +105,7 @@ impl Auth {
     }
 
     /// Sets a new password with a reset code: every session ends, the user's other
-    /// reset and sign-in codes die, the address counts as verified, and a notice goes
+    /// codes die (an email change in progress too), the address counts as verified, and a notice goes
     /// to it.
     pub async fn reset_password(
         &self,

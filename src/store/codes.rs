@@ -107,8 +107,9 @@ pub struct CodeSession {
 pub enum Effect {
     /// Marks the address verified.
     VerifyEmail,
-    /// Sets the password, ends every session, kills the user's other reset and
-    /// sign-in codes, marks the address verified and queues `notice` to it.
+    /// Sets the password, ends every session, kills the user's other codes (an
+    /// email change in progress too), marks the address verified and queues
+    /// `notice` to it.
     ResetPassword {
         new_hash: SecretString,
         notice: NewMail,

@@ -122,6 +122,88 @@ async fn opening_a_link_consumes_nothing_until_its_button_is_pressed() {
     assert!(email_verified(&app, field(&tokens, "access_token")).await);
 }
 
+/// Opens `path` 20 times with GET and 20 with HEAD, as scanners and previewers do.
+async fn scan(app: &super::helpers::TestApp, path: &str) {
+    for round in 0..20 {
+        let agent = SCANNERS[round % SCANNERS.len()];
+        for method in [Method::GET, Method::HEAD] {
+            let response = app
+                .client
+                .request(method.clone(), app.url(path))
+                .header("user-agent", agent)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::OK,
+                "{method} {path} by {agent}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_link_of_any_kind_is_used_up_by_opening_it() {
+    let (app, sink) = spawn_app_with_mail(|_| {}).await;
+    let tokens = app.signed_up(ADA).await;
+    let access = field(&tokens, "access_token");
+    app.post_json("/password/forgot", &json!({"email": ADA}))
+        .await;
+    app.post_json("/login/code/send", &json!({"email": ADA}))
+        .await;
+    let body = json!({"new_email": "ada@example.org", "password": PASSWORD});
+    let change = app
+        .bearer_json(Method::POST, "/me/email", access, &body)
+        .await;
+    assert_eq!(change.status(), StatusCode::ACCEPTED);
+    let mails = sink.wait_for(4).await;
+    let link = |subject: &str| {
+        mails
+            .iter()
+            .find(|mail| mail.subject == subject)
+            .unwrap_or_else(|| panic!("no {subject:?} in {mails:?}"))
+            .clone()
+    };
+    let verify = link("Verify your email address");
+    let reset = link("Reset your password");
+    let sign_in = link("Your sign-in code");
+    let confirm = link("Confirm your new email address");
+    for mail in [&verify, &reset, &sign_in, &confirm] {
+        scan(&app, &mail.link_path()).await;
+    }
+
+    let db = app.db().await;
+    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM one_time_codes")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(live, 4, "opening a link used it up");
+
+    // Each still works by its token, exactly once.
+    let redeem = [
+        ("/email/verify", json!({"token": verify.token()})),
+        ("/login/code", json!({"token": sign_in.token()})),
+        ("/me/email/confirm", json!({"token": confirm.token()})),
+    ];
+    for (path, body) in &redeem {
+        let response = app.post_json(path, body).await;
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+    for (path, body) in &redeem {
+        let again = app.post_json(path, body).await;
+        assert_problem(again, StatusCode::BAD_REQUEST, "invalid_code").await;
+    }
+    // Moving the account killed the reset sent to the old address.
+    let body = json!({"token": reset.token(), "new_password": NEW_PASSWORD});
+    let stale = app.post_json("/password/reset", &body).await;
+    assert_problem(stale, StatusCode::BAD_REQUEST, "invalid_code").await;
+}
+
 #[tokio::test]
 async fn of_twenty_concurrent_uses_of_one_code_exactly_one_succeeds() {
     let (app, sink) = spawn_app_with_mail(|_| {}).await;
@@ -210,6 +292,15 @@ async fn a_reset_ends_every_session_and_mails_a_notice() {
     let notice = sink.nth(3).await;
     assert_eq!(notice.to, [ADA]);
     assert_eq!(notice.subject, "Your password was reset");
+    // Recovery killed every other code: the verification sent at sign-up too.
+    let verification = sink.nth(1).await;
+    let stale = app
+        .post_json(
+            "/email/verify",
+            &json!({"email": ADA, "code": verification.code()}),
+        )
+        .await;
+    assert_problem(stale, StatusCode::BAD_REQUEST, "invalid_code").await;
     // The link of the used code is dead too.
     let link = app
         .post_json(

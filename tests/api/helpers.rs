@@ -172,7 +172,6 @@ impl std::ops::Deref for TestApp {
 }
 
 impl TestApp {
-
     /// Stops the server at once, as a crash would, and hands back its store.
     pub async fn stop(self) -> TestDatabase {
         self.server.abort();

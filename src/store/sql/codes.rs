@@ -34,8 +34,6 @@ pub(super) const COUNT_WRONG: &str =
 const VERIFY: &str = "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1";
 const RESET: &str = "UPDATE users SET password_hash = $2, email_verified = TRUE, updated_at = $3
      WHERE id = $1";
-const KILL_RECOVERY: &str = "DELETE FROM one_time_codes
-     WHERE user_id = $1 AND purpose IN ('reset_password', 'sign_in')";
 const END_ALL: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3
      WHERE user_id = $1 AND ended_at IS NULL";
 const MOVE_EMAIL: &str = "UPDATE users
@@ -190,7 +188,8 @@ async fn redeem_in<E: Engine>(
             let reason = EndReason::PasswordReset.as_str();
             tx.execute(END_ALL, &[user_id.into(), now.into(), reason.into()])
                 .await?;
-            tx.execute(KILL_RECOVERY, &[user_id.into()]).await?;
+            // Recovery ends whatever else was pending, an email change included.
+            tx.execute(DELETE_CODES, &[user_id.into()]).await?;
             queue_mail(tx, notice, Some(user_id)).await?;
         }
         Effect::SignIn { session } => {
