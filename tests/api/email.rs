@@ -541,10 +541,22 @@ async fn a_relay_that_refuses_for_a_while_gets_the_message_later() {
     }
     assert!(sink.received().is_empty());
 
+    assert!(metric(&app, "sesame_mail_retries_total").await >= 1.0);
+    assert_eq!(metric(&app, "sesame_mail_sent_total").await, 0.0);
+
     sink.refuse(false);
     app.clock.advance(time::Duration::seconds(31));
     let mail = sink.nth(1).await;
     assert_eq!(mail.subject, "Verify your email address");
+    let start = std::time::Instant::now();
+    while metric(&app, "sesame_mail_sent_total").await < 1.0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the delivery was not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(metric(&app, "sesame_mail_failed_total").await, 0.0);
     let verified = app
         .post_json("/email/verify", &json!({"email": ADA, "code": mail.code()}))
         .await;
@@ -662,6 +674,14 @@ async fn once_delivered_no_code_link_or_body_remains_in_the_store() {
             );
         }
     }
+}
+
+/// The value of an unlabelled series in `/metrics` (0 when it is not there yet).
+async fn metric(app: &super::helpers::TestApp, name: &str) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .map_or(0.0, |value| value.trim().parse().unwrap())
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -106,7 +106,9 @@ async fn sigterm_lets_an_in_flight_request_finish() {
 #[tokio::test]
 async fn logs_never_contain_passwords_tokens_or_hashes() {
     let db = TestDatabase::new().await;
-    let server = Server::start_with(&db.url, &["--access-log", "all"]);
+    let mail = tempfile::tempdir().unwrap();
+    let mail_dir = mail.path().to_str().unwrap();
+    let server = Server::start_with(&db.url, &["--access-log", "all", "--mail-dir", mail_dir]);
     let client = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", server.address);
     server.registered("ada@example.com").await;
@@ -137,6 +139,22 @@ async fn logs_never_contain_passwords_tokens_or_hashes() {
         .send()
         .await
         .unwrap();
+    // The verification message's link and code, used as a user would: the link's
+    // page opened (its token in the query string), the code posted.
+    let (link_token, code) = verification_secrets(mail.path()).await;
+    let page = client
+        .get(url(&format!("/ui/verify-email?token={link_token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let verified = server
+        .post_json(
+            "/email/verify",
+            &serde_json::json!({"email": "ada@example.com", "code": code}),
+        )
+        .await;
+    assert_eq!(verified.status(), StatusCode::OK);
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM users")
         .fetch_one(&any_pool(&db.url).await)
         .await
@@ -156,6 +174,9 @@ async fn logs_never_contain_passwords_tokens_or_hashes() {
         &refresh,
         &hash,
         "$argon2",
+        &link_token,
+        &format!("\"{code}\""),
+        &format!("Code: {code}"),
     ] {
         assert!(!all.contains(secret), "the logs contain {secret:?}");
     }
@@ -165,7 +186,7 @@ async fn logs_never_contain_passwords_tokens_or_hashes() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|l| l["message"] == "request")
         .collect();
-    assert_eq!(requests.len(), 8, "{logs:#?}");
+    assert_eq!(requests.len(), 10, "{logs:#?}");
     for entry in &requests {
         assert!(
             entry["method"].is_string() && entry["status"].is_u64(),
@@ -187,6 +208,33 @@ fn access_lines(logs: &[String]) -> Vec<(String, String, u64)> {
             (text("method"), text("route"), l["status"].as_u64().unwrap())
         })
         .collect()
+}
+
+/// The link token and the code of the first verification message written into
+/// `mail_dir`, read from its quoted-printable text part.
+async fn verification_secrets(mail_dir: &std::path::Path) -> (String, String) {
+    let start = std::time::Instant::now();
+    let file = loop {
+        let first = std::fs::read_dir(mail_dir).unwrap().next();
+        if let Some(entry) = first {
+            break entry.unwrap().path();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no message written"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let raw = std::fs::read_to_string(file).unwrap();
+    let text = raw.replace("=\r\n", "").replace("=3D", "=");
+    let token_at = text.find("token=").unwrap() + "token=".len();
+    let token: String = text[token_at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let code_at = text.find("Code: ").unwrap() + "Code: ".len();
+    assert_eq!(token.len(), 43, "{text}");
+    (token, text[code_at..code_at + 6].to_owned())
 }
 
 #[tokio::test]
