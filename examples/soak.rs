@@ -89,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
     let database = format!("sqlite://{}/soak.db", dir.path().display());
+    let mail_dir = dir.path().join("mail");
     let server = Server(
         Command::new("target/release/sesame")
             .args([
@@ -97,6 +98,10 @@ async fn main() -> anyhow::Result<()> {
                 &format!("127.0.0.1:{port}"),
                 "--database",
                 &database,
+                "--mail-dir",
+                mail_dir
+                    .to_str()
+                    .context("a temporary path that is not UTF-8")?,
             ])
             // Each virtual user comes from its own address, through this "proxy".
             .args(["--trusted-proxies", "127.0.0.1"])

@@ -6,8 +6,6 @@
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
-use time::Duration;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -15,10 +13,8 @@ use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
 use crate::mail::{Kind, Templates};
 use crate::password::validate_new;
-use crate::store::{
-    CodeSession, Effect, NewCode, NewMail, Presented, Purpose, Redemption, SendLimit, User,
-};
-use crate::tokens::{CodeKey, IssuedCode, RefreshToken, well_formed_code, well_formed_token};
+use crate::store::{CodeSession, Effect, Presented, Purpose, Redemption, SendLimit, User};
+use crate::tokens::{CodeKey, RefreshToken, well_formed_code, well_formed_token};
 
 /// What the email use cases need, built once at start-up.
 pub struct EmailSetup {
@@ -39,42 +35,6 @@ pub struct EmailSetup {
 pub enum CodeInput {
     Token(SecretString),
     Code { email: String, code: SecretString },
-}
-
-/// What a message's templates can show.
-#[derive(Serialize, Default)]
-struct MessageContext {
-    link: Option<String>,
-    code: Option<String>,
-    lifetime: Option<String>,
-}
-
-/// The page under `/ui/` a message's link opens.
-fn page(purpose: Purpose) -> &'static str {
-    match purpose {
-        Purpose::VerifyEmail => "verify-email",
-        Purpose::ResetPassword => "reset-password",
-        Purpose::SignIn => "sign-in",
-        Purpose::ChangeEmail => "confirm-email",
-    }
-}
-
-fn kind(purpose: Purpose) -> Kind {
-    match purpose {
-        Purpose::VerifyEmail => Kind::VerifyEmail,
-        Purpose::ResetPassword => Kind::ResetPassword,
-        Purpose::SignIn => Kind::SignIn,
-        Purpose::ChangeEmail => Kind::ChangeEmail,
-    }
-}
-
-/// "24 hours", "30 minutes".
-fn spell(lifetime: Duration) -> String {
-    match lifetime.whole_hours() {
-        1 => "1 hour".to_owned(),
-        hours if hours > 1 => format!("{hours} hours"),
-        _ => format!("{} minutes", lifetime.whole_minutes()),
-    }
 }
 
 impl Auth {
@@ -214,25 +174,6 @@ impl Auth {
             .map(|(user, _)| user)
     }
 
-    /// Tells the owner of `email` that somebody tried to register it again (with
-    /// `--require-verified-email`, where registration answers alike).
-    pub(super) async fn mail_account_exists(
-        &self,
-        email: &str,
-        normalized: &str,
-    ) -> Result<(), Error> {
-        let mail = self.mail(
-            Kind::AccountExists,
-            email,
-            normalized,
-            &MessageContext::default(),
-        )?;
-        if self.store.issue(None, &mail, self.email.send_limit).await? {
-            self.email.wake.notify_one();
-        }
-        Ok(())
-    }
-
     pub(super) fn requires_verified_email(&self) -> bool {
         self.email.require_verified
     }
@@ -259,107 +200,6 @@ impl Auth {
             }
         });
         Ok(())
-    }
-
-    /// Issues a code of `purpose` for `user` and queues its message to `target`
-    /// (`(address, normalized)`; the user's own address by default). Over the send
-    /// limit, nothing happens, and the caller cannot tell.
-    pub(super) async fn send_code(
-        &self,
-        user: &User,
-        purpose: Purpose,
-        target: Option<(String, String)>,
-    ) -> Result<(), Error> {
-        let (address, normalized) = match target {
-            Some(target) => target,
-            None => normalize_email(&user.email)?,
-        };
-        let issued = self
-            .email
-            .codes
-            .issue(purpose.as_str(), &normalized)
-            .map_err(Error::internal)?;
-        let now = self.clock.now();
-        let context = self.code_context(purpose, &issued);
-        let mail = self.mail(kind(purpose), &address, &normalized, &context)?;
-        let new_email = (purpose == Purpose::ChangeEmail).then(|| address.clone());
-        let code = NewCode {
-            id: Uuid::now_v7(),
-            user_id: user.id,
-            purpose,
-            address: normalized,
-            token_hash: issued.token_hash,
-            code_hash: issued.code_hash,
-            new_email,
-            created_at: now,
-            expires_at: now + purpose.lifetime(),
-        };
-        if self
-            .store
-            .issue(Some(&code), &mail, self.email.send_limit)
-            .await?
-        {
-            self.email.wake.notify_one();
-        }
-        Ok(())
-    }
-
-    fn code_context(&self, purpose: Purpose, issued: &IssuedCode) -> MessageContext {
-        MessageContext {
-            link: Some(format!(
-                "{}/ui/{}?token={}",
-                self.email.public_url,
-                page(purpose),
-                issued.token.expose_secret()
-            )),
-            code: Some(issued.code.expose_secret().to_owned()),
-            lifetime: Some(spell(purpose.lifetime())),
-        }
-    }
-
-    /// A message of `kind` to `address`, counted against its send limit.
-    fn mail(
-        &self,
-        kind: Kind,
-        address: &str,
-        normalized: &str,
-        context: &MessageContext,
-    ) -> Result<NewMail, Error> {
-        let rendered = self
-            .email
-            .templates
-            .render(kind, context)
-            .map_err(Error::internal)?;
-        Ok(NewMail {
-            id: Uuid::now_v7(),
-            kind: kind.name(),
-            recipient: Some(address.to_owned()),
-            recipient_key: Some(self.email.codes.recipient_key(kind.name(), normalized)),
-            subject: rendered.subject,
-            body_text: rendered.text,
-            body_html: rendered.html,
-            created_at: self.clock.now(),
-        })
-    }
-
-    /// A notice to the address a redeemed code's user has when it is queued (never
-    /// limited: it reports a change that happened).
-    fn notice(&self, kind: Kind) -> Result<NewMail, Error> {
-        let rendered = self
-            .email
-            .templates
-            .render(kind, MessageContext::default())
-            .map_err(Error::internal)?;
-        Ok(NewMail {
-            id: Uuid::now_v7(),
-            kind: kind.name(),
-            recipient: None,
-            recipient_key: None,
-            subject: rendered.subject,
-            body_text: rendered.text,
-            body_html: rendered.html,
-            created_at: self.clock.now(),
-        })
     }
 
     /// Redeems `input` for `purpose` with `effect`: the user after it, and whether a

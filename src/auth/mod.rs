@@ -6,6 +6,7 @@ mod cache;
 mod codes;
 mod email;
 mod login;
+mod messages;
 mod register;
 mod sessions;
 mod throttle;

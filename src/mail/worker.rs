@@ -71,6 +71,9 @@ impl Postman {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot read the outbox"),
             }
+            // Once a minute at most: a purge also makes erased bodies unrecoverable
+            // from the files (SQLite empties its write-ahead log), which costs a
+            // checkpoint.
             let now = self.clock.now();
             if purged_at.is_none_or(|at| now - at > Duration::MINUTE) {
                 purged_at = Some(now);
@@ -98,10 +101,6 @@ impl Postman {
         let claimed = batch.len();
         for mail in batch {
             self.deliver(&mail).await?;
-        }
-        if claimed > 0 {
-            // Delivered bodies were erased: make that stick in the files too.
-            self.store.purge_mail(self.clock.now() - KEEP).await?;
         }
         Ok(claimed)
     }

@@ -19,3 +19,9 @@ mod recovery;
 
 /// Held by each test for its whole run, so they never overlap.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The middle sample: what timing comparisons quote, as one slow outlier cannot move it.
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}

@@ -6,16 +6,11 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::ONE_AT_A_TIME;
 use super::helpers::{PASSWORD, TestDatabase, spawn_app_with};
 use super::server::Server;
+use super::{ONE_AT_A_TIME, median};
 
 const REAL_HASH: [&str; 4] = ["--hash-memory-kib", "19456", "--hash-iterations", "2"];
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
 
 #[tokio::test]
 async fn an_unknown_email_costs_the_same_time_as_a_wrong_password() {

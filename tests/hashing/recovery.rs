@@ -7,14 +7,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::ONE_AT_A_TIME;
 use super::helpers::{PASSWORD, TestDatabase};
 use super::server::Server;
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
+use super::{ONE_AT_A_TIME, median};
 
 #[tokio::test]
 async fn forgot_password_costs_the_same_time_for_existing_and_unknown_addresses() {

@@ -4,7 +4,8 @@ Usage: smtp_sink.py DIR. Listens on 127.0.0.1 on a free port and prints the port
 Each message received is parsed and written to DIR/new/N.json as
 {"from", "to", "subject", "text", "html"}, after the raw message in DIR/new/N.eml.
 While the file DIR/refuse exists, every message is refused with a 451 (try later),
-as a relay that is busy or greylisting does.
+as a relay that is busy or greylisting does. A message to an address that starts with
+"reject" is refused for good, with a 550 (no such mailbox).
 """
 
 import asyncio
@@ -26,6 +27,8 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):
         if os.path.exists(os.path.join(self.directory, "refuse")):
             return "451 4.3.0 Try again later"
+        if any(rcpt.startswith("reject") for rcpt in envelope.rcpt_tos):
+            return "550 5.1.1 No such mailbox"
         raw = envelope.original_content or envelope.content
         message = email.message_from_bytes(raw, policy=email.policy.default)
         text = message.get_body(preferencelist=("plain",))

@@ -7,7 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde_json::json;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, KnownFormat, Object, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat,
+    Type,
+};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::{TokenResponse, UserBody, no_store};
 use crate::auth::CodeInput;
@@ -17,19 +23,54 @@ use crate::http::extract::{
     AuthUser, Body, Client, NoCredentialsInQuery, WithinRateLimit, invalid_body,
 };
 
-/// A link's token, or an address with the code sent to it.
-#[derive(Deserialize, ToSchema)]
+/// A link's token, or an address with the code sent to it. Parsed as one object so
+/// that a body with both or neither gets a sentence saying so; its schema (below) is
+/// the stricter truth: one form or the other.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CodeBody {
-    /// The `token` of the link in the message (43 characters).
-    #[schema(value_type = Option<String>, example = "Jm1rQ4m0n2yW3lQ6m6b3d7oT0y0s5Zr2v9hT8cPqk1E")]
     pub token: Option<SecretString>,
-    /// The address the code was sent to; with `code`, instead of `token`.
-    #[schema(example = "ada@example.com")]
     pub email: Option<String>,
-    /// The 6-digit code in the message; with `email`, instead of `token`.
-    #[schema(value_type = Option<String>, example = "042917", pattern = "^[0-9]{6}$")]
     pub code: Option<SecretString>,
+}
+
+impl PartialSchema for CodeBody {
+    fn schema() -> RefOr<Schema> {
+        code_forms(&[]).into()
+    }
+}
+
+impl ToSchema for CodeBody {}
+
+/// The two forms of a secret, each an object of exactly its fields (and `extra`).
+fn code_forms(extra: &[(&str, Object)]) -> OneOfBuilder {
+    let string = |description: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+    };
+    let token = string("The `token` of the link in the message")
+        .pattern(Some("^[A-Za-z0-9_-]{43}$"))
+        .examples([json!("Jm1rQ4m0n2yW3lQ6m6b3d7oT0y0s5Zr2v9hT8cPqk1E")]);
+    let email = string("The address the code was sent to")
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+        .max_length(Some(254))
+        .examples([json!("ada@example.com")]);
+    let code = string("The 6-digit code in the message")
+        .pattern(Some("^[0-9]{6}$"))
+        .examples([json!("042917")]);
+    let form = |fields: Vec<(&str, Object)>| {
+        let mut object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        for (name, schema) in fields.into_iter().chain(extra.iter().cloned()) {
+            object = object.property(name, schema).required(name);
+        }
+        object
+    };
+    OneOfBuilder::new()
+        .item(form(vec![("token", token.build())]))
+        .item(form(vec![("email", email.build()), ("code", code.build())]))
 }
 
 /// Either form of [`CodeBody`], or what to fix.
@@ -51,7 +92,7 @@ fn code_input(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailBody {
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email, max_length = 254)]
     pub email: String,
 }
 
@@ -130,20 +171,31 @@ pub async fn forgot_password(
     ))
 }
 
-/// A reset code with the new password.
-#[derive(Deserialize, ToSchema)]
+/// A reset code, in either form, with the new password.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResetBody {
-    #[schema(value_type = Option<String>)]
     pub token: Option<SecretString>,
-    #[schema(example = "ada@example.com")]
     pub email: Option<String>,
-    #[schema(value_type = Option<String>, pattern = "^[0-9]{6}$")]
     pub code: Option<SecretString>,
-    /// The same rules as at registration.
-    #[schema(value_type = String, format = Password, min_length = 8)]
     pub new_password: SecretString,
 }
+
+impl PartialSchema for ResetBody {
+    fn schema() -> RefOr<Schema> {
+        let password = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+            .min_length(Some(8))
+            .description(Some(
+                "The same rules as at registration: 8 characters or more, at most 1,024 \
+                 bytes, not a common password",
+            ));
+        code_forms(&[("new_password", password.build())]).into()
+    }
+}
+
+impl ToSchema for ResetBody {}
 
 /// Set a new password with a reset code.
 ///
@@ -224,7 +276,7 @@ pub async fn sign_in_with_code(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailChange {
-    #[schema(example = "ada@example.org")]
+    #[schema(example = "ada@example.org", format = Email, max_length = 254)]
     pub new_email: String,
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
