@@ -65,8 +65,10 @@ impl Auth {
     }
 
     /// Sets a new password with a reset code: every session ends, the user's other
-    /// codes die (an email change in progress too), the address counts as verified, and a notice goes
-    /// to it.
+    /// codes die (an email change in progress too), the address counts as verified,
+    /// and a notice goes to it. The password is checked and hashed first, so one the
+    /// rules refuse leaves the code usable. (A link carries no address, so a reset by
+    /// link cannot refuse the address as the password; by code, it does.)
     pub async fn reset_password(
         &self,
         input: CodeInput,

@@ -76,10 +76,29 @@ impl Auth {
         purpose: Purpose,
         target: Option<(String, String)>,
     ) -> Result<(), Error> {
-        let (address, normalized) = match target {
+        let target = match target {
             Some(target) => target,
             None => normalize_email(&user.email)?,
         };
+        let (code, mail) = self.code_message(user.id, purpose, target)?;
+        if self
+            .store
+            .issue(Some(&code), &mail, self.email.send_limit)
+            .await?
+        {
+            self.email.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// A new code of `purpose` for the user `user_id`, and its message to `target`
+    /// (`(address, normalized)`), ready to store together.
+    pub(super) fn code_message(
+        &self,
+        user_id: Uuid,
+        purpose: Purpose,
+        (address, normalized): (String, String),
+    ) -> Result<(NewCode, NewMail), Error> {
         let issued = self
             .email
             .codes
@@ -91,7 +110,7 @@ impl Auth {
         let new_email = (purpose == Purpose::ChangeEmail).then(|| address.clone());
         let code = NewCode {
             id: Uuid::now_v7(),
-            user_id: user.id,
+            user_id,
             purpose,
             address: normalized,
             token_hash: issued.token_hash,
@@ -100,14 +119,7 @@ impl Auth {
             created_at: now,
             expires_at: now + purpose.lifetime(),
         };
-        if self
-            .store
-            .issue(Some(&code), &mail, self.email.send_limit)
-            .await?
-        {
-            self.email.wake.notify_one();
-        }
-        Ok(())
+        Ok((code, mail))
     }
 
     fn code_context(&self, purpose: Purpose, issued: &IssuedCode) -> MessageContext {

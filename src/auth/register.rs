@@ -18,7 +18,8 @@ pub enum Registration {
 
 impl Auth {
     /// Registers a user who signs up (`POST /register`), and mails them a
-    /// verification code. With `--require-verified-email`, an address that already
+    /// verification code: the account, the code and the message are written in one
+    /// transaction. With `--require-verified-email`, an address that already
     /// has an account gets the same answer after the same work (a hash), and its
     /// owner an "you already have an account" mail instead.
     #[tracing::instrument(skip_all)]
@@ -31,19 +32,26 @@ impl Auth {
         let (email, email_normalized) = normalize_email(email)?;
         let password = validate_new(&password, &email)?;
         let password_hash = self.hasher.hash(password, client).await?;
-        let created = self
-            .create_user(email.clone(), email_normalized.clone(), password_hash)
-            .await;
-        let sent = match &created {
-            Ok(user) => self.send_code(user, Purpose::VerifyEmail, None).await,
-            Err(Error::EmailTaken) if self.requires_verified_email() => {
-                self.mail_account_exists(&email, &email_normalized).await
-            }
-            Err(_) => Ok(()),
+        let user = NewUser {
+            id: Uuid::now_v7(),
+            email: email.clone(),
+            email_normalized: email_normalized.clone(),
+            password_hash,
+            created_at: self.clock.now(),
         };
-        // The account stands without its mail: the owner can ask for another.
-        if let Err(e) = sent {
-            tracing::error!(error = %e, "cannot queue the sign-up mail");
+        let target = (email.clone(), email_normalized.clone());
+        let (code, mail) = self.code_message(user.id, Purpose::VerifyEmail, target)?;
+        let created = self
+            .store
+            .create_user_with_code(&user, &code, &mail)
+            .await
+            .map_err(Error::from);
+        match &created {
+            Ok(_) => self.email.wake.notify_one(),
+            Err(Error::EmailTaken) if self.requires_verified_email() => {
+                self.mail_account_exists(&email, &email_normalized).await?;
+            }
+            Err(_) => {}
         }
         match created {
             Ok(_) | Err(Error::EmailTaken) if self.requires_verified_email() => {

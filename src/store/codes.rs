@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::outbox::NewMail;
-use super::{StoreError, User};
+use super::{NewUser, StoreError, User};
 
 /// What a code is for. A code of one purpose is never accepted for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +140,15 @@ pub struct Redeemed {
 
 #[async_trait]
 pub trait CodeStore: Send + Sync {
+    /// Creates `user` with its first code and the message that carries it, in one
+    /// transaction: an account never exists without its verification on its way.
+    /// [`StoreError::EmailTaken`] as for [`UserStore::create_user`](super::UserStore).
+    async fn create_user_with_code(
+        &self,
+        user: &NewUser,
+        code: &NewCode,
+        mail: &NewMail,
+    ) -> Result<User, StoreError>;
     /// Queues `mail` (and stores `code`, deleting the user's older codes of its
     /// purpose) in one transaction, unless `limit` says the recipient has had enough
     /// messages of this kind: then nothing is written and the answer is `false`.

@@ -118,6 +118,7 @@ impl Engine for SqliteStore {
     const LOAD_REFRESH_FOR_UPDATE: &'static str = LOAD_REFRESH;
     const LOAD_FAILURES_FOR_UPDATE: &'static str =
         "SELECT failures, last_failure_at FROM login_failures WHERE key = $1";
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     // One writer at a time: a claim is never raced.
     const CLAIM_MAIL: &'static str = concatcp!(DUE_MAIL, ")", CLAIMED_COLUMNS);
     // With secure_delete an erased body is zeroed in the database file, but the

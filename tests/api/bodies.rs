@@ -109,6 +109,8 @@ async fn credentials_in_the_query_string_are_refused_before_anything_else() {
         "/login?password[]=x",
         "/login?PASSWORD%5B%5D=x",
         "/refresh?Refresh_Token=x",
+        "/password/reset?new_password=x",
+        "/me/email?password=x",
     ] {
         // Even with a valid body, the URL alone decides.
         let response = app

@@ -99,7 +99,13 @@ pub(crate) fn invalid_body(reason: String) -> ApiError {
 /// is read: URLs end up in proxy logs, browser history and referrers.
 pub struct NoCredentialsInQuery;
 
-const QUERY_SECRETS: [&str; 3] = ["password", "refresh_token", "client_secret"];
+const QUERY_SECRETS: [&str; 5] = [
+    "password",
+    "new_password",
+    "current_password",
+    "refresh_token",
+    "client_secret",
+];
 
 /// Whether a query parameter's name is a secret's, as frameworks read names: in any
 /// case, and with the `[]` that PHP and Rails append to arrays.

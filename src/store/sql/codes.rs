@@ -8,11 +8,12 @@ use time::{Duration, OffsetDateTime};
 
 use super::outbox::queue_mail;
 use super::sessions::{INSERT_REFRESH, INSERT_SESSION};
-use super::users::{USER, user_from_row};
+use super::users::{USER, insert_user, user_from_row};
+use super::write_tx::WriteTx;
 use super::{Conn, Engine, Row, write_connection};
 use crate::store::{
-    CodeStore, Effect, EndReason, MAX_CODE_ATTEMPTS, NewCode, NewMail, Presented, Redeemed,
-    Redemption, SendLimit, StoreError,
+    CodeStore, Effect, EndReason, MAX_CODE_ATTEMPTS, NewCode, NewMail, NewUser, Presented,
+    Redeemed, Redemption, SendLimit, StoreError, User,
 };
 
 pub(super) const SENT_SINCE: &str =
@@ -44,21 +45,38 @@ pub(super) const FORGET_EXPIRED: &str = "DELETE FROM one_time_codes WHERE expire
 
 #[async_trait]
 impl<E: Engine> CodeStore for E {
+    async fn create_user_with_code(
+        &self,
+        user: &NewUser,
+        code: &NewCode,
+        mail: &NewMail,
+    ) -> Result<User, StoreError> {
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            let created = insert_user(&mut *tx, user).await?;
+            insert_code(&mut *tx, code).await?;
+            queue_mail(&mut *tx, mail, None).await?;
+            Ok((created, true))
+        }
+        .await;
+        tx.settle(outcome).await
+    }
+
     async fn issue(
         &self,
         code: Option<&NewCode>,
         mail: &NewMail,
         limit: SendLimit,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = WriteTx::begin(self).await?;
         let outcome = issue_in::<E>(&mut tx, code, mail, limit).await;
-        settle(tx, outcome).await
+        tx.settle(outcome).await
     }
 
     async fn redeem(&self, redemption: &Redemption) -> Result<Option<Redeemed>, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = WriteTx::begin(self).await?;
         let outcome = redeem_in::<E>(&mut tx, redemption).await;
-        settle(tx, outcome).await
+        tx.settle(outcome).await
     }
 
     async fn forget_expired_codes(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -66,31 +84,6 @@ impl<E: Engine> CodeStore for E {
             .await?
             .execute(FORGET_EXPIRED, &[now.into()])
             .await
-    }
-}
-
-/// Commits what `outcome` says to keep, and rolls back anything else before the
-/// connection goes back to the pool. (Dropping an open transaction rolls it back
-/// too, but later: sqlx queues the rollback, and the next writer to take the
-/// connection can find it still inside the old transaction.)
-async fn settle<DB: sqlx::Database, T>(
-    tx: sqlx::Transaction<'static, DB>,
-    outcome: Result<(T, bool), StoreError>,
-) -> Result<T, StoreError> {
-    match outcome {
-        Ok((value, true)) => {
-            tx.commit().await?;
-            Ok(value)
-        }
-        Ok((value, false)) => {
-            tx.rollback().await?;
-            Ok(value)
-        }
-        Err(e) => {
-            // The error that ended the transaction is the one worth reporting.
-            let _ = tx.rollback().await;
-            Err(e)
-        }
     }
 }
 
@@ -113,24 +106,30 @@ async fn issue_in<E: Engine>(
         }
     }
     if let Some(code) = code {
-        let purpose = code.purpose.as_str();
-        tx.execute(KILL_OLDER, &[code.user_id.into(), purpose.into()])
-            .await?;
-        let args = [
-            code.id.into(),
-            code.user_id.into(),
-            purpose.into(),
-            code.address.as_str().into(),
-            code.token_hash.as_slice().into(),
-            code.code_hash.as_slice().into(),
-            code.new_email.as_deref().into(),
-            code.created_at.into(),
-            code.expires_at.into(),
-        ];
-        tx.execute(INSERT, &args).await?;
+        insert_code(tx, code).await?;
     }
     queue_mail(tx, mail, None).await?;
     Ok((true, true))
+}
+
+/// Stores `code`, deleting the user's older code of its purpose.
+async fn insert_code<C: Conn + ?Sized>(tx: &mut C, code: &NewCode) -> Result<(), StoreError> {
+    let purpose = code.purpose.as_str();
+    tx.execute(KILL_OLDER, &[code.user_id.into(), purpose.into()])
+        .await?;
+    let args = [
+        code.id.into(),
+        code.user_id.into(),
+        purpose.into(),
+        code.address.as_str().into(),
+        code.token_hash.as_slice().into(),
+        code.code_hash.as_slice().into(),
+        code.new_email.as_deref().into(),
+        code.created_at.into(),
+        code.expires_at.into(),
+    ];
+    tx.execute(INSERT, &args).await?;
+    Ok(())
 }
 
 /// [`CodeStore::redeem`] inside `tx`: its answer, and whether to commit.

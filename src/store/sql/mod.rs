@@ -20,6 +20,7 @@ mod plans;
 mod sessions;
 mod throttle;
 mod users;
+mod write_tx;
 
 pub(crate) use outbox::{CLAIMED_COLUMNS, DUE_MAIL};
 pub(crate) use plans::HotQuery;
@@ -268,6 +269,8 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// Claims due messages (`$1`: now) until `$2`, returning [`CLAIMED_COLUMNS`];
     /// concurrent workers must never claim the same message.
     const CLAIM_MAIL: &'static str;
+    /// How a writing transaction begins as a plain statement (see `write_tx.rs`).
+    const BEGIN_WRITE: &'static str;
     /// A statement that makes erased data unrecoverable from the database's files,
     /// where deleting it is not enough.
     const SCRUB_ERASED: Option<&'static str>;

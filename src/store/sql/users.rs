@@ -39,30 +39,32 @@ pub(super) fn user_from_row(row: &impl Row) -> Result<User, StoreError> {
     })
 }
 
+/// Inserts `user` on `conn` (a pooled connection, or inside a transaction).
+pub(super) async fn insert_user<C: Conn + ?Sized>(
+    conn: &mut C,
+    user: &NewUser,
+) -> Result<User, StoreError> {
+    let args = [
+        user.id.into(),
+        user.email.as_str().into(),
+        user.email_normalized.as_str().into(),
+        user.password_hash.expose_secret().into(),
+        user.created_at.into(),
+    ];
+    conn.execute(INSERT, &args).await?;
+    Ok(User {
+        id: user.id,
+        email: user.email.clone(),
+        email_verified: false,
+        disabled: false,
+        created_at: user.created_at,
+    })
+}
+
 #[async_trait]
 impl<E: Engine> UserStore for E {
     async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
-        let hash = user.password_hash.expose_secret();
-        write_connection(self)
-            .await?
-            .execute(
-                INSERT,
-                &[
-                    user.id.into(),
-                    user.email.as_str().into(),
-                    user.email_normalized.as_str().into(),
-                    hash.into(),
-                    user.created_at.into(),
-                ],
-            )
-            .await?;
-        Ok(User {
-            id: user.id,
-            email: user.email.clone(),
-            email_verified: false,
-            disabled: false,
-            created_at: user.created_at,
-        })
+        insert_user(&mut *write_connection(self).await?, user).await
     }
 
     async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>, StoreError> {

@@ -1,0 +1,75 @@
+//! A writing transaction begun and ended with plain statements, whose connection is
+//! closed rather than pooled whenever its end is in doubt.
+//!
+//! Why not `sqlx::Transaction`? When a statement fails in a way that makes SQLite roll
+//! the transaction back itself (a full disk, an I/O error), sqlx's own `ROLLBACK`
+//! fails too and its bookkeeping still counts a transaction open, and the connection
+//! goes back to the pool that way: the next writer to take it is refused ("begin_with
+//! at non-zero transaction depth", a 500) until the pool happens to replace it. Here a
+//! transaction that did not end with a `COMMIT` or `ROLLBACK` that succeeded, or that
+//! was dropped half-way (a cancelled request), takes its connection with it.
+
+use std::ops::{Deref, DerefMut};
+
+use sqlx::pool::PoolConnection;
+
+use super::{Conn, Engine};
+use crate::store::StoreError;
+
+pub(crate) struct WriteTx<E: Engine> {
+    conn: PoolConnection<E::Db>,
+    /// Until a `COMMIT` or `ROLLBACK` has succeeded.
+    open: bool,
+}
+
+impl<E: Engine> WriteTx<E> {
+    /// A connection from `engine`'s writers, inside a writing transaction.
+    pub(crate) async fn begin(engine: &E) -> Result<Self, StoreError> {
+        let mut conn = engine.writer().acquire().await?;
+        conn.execute(E::BEGIN_WRITE, &[]).await?;
+        Ok(Self { conn, open: true })
+    }
+
+    /// Commits what `outcome` says to keep (`(value, true)`), rolls back anything
+    /// else, and answers `outcome`'s value or error.
+    pub(crate) async fn settle<T>(
+        mut self,
+        outcome: Result<(T, bool), StoreError>,
+    ) -> Result<T, StoreError> {
+        let (value, end) = match outcome {
+            Ok((value, true)) => (Ok(value), "COMMIT"),
+            Ok((value, false)) => (Ok(value), "ROLLBACK"),
+            Err(e) => (Err(e), "ROLLBACK"),
+        };
+        let ended = self.conn.execute(end, &[]).await;
+        self.open = ended.is_err();
+        match (value, ended) {
+            // The error that ended the transaction is the one worth reporting.
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(e),
+            (Ok(value), Ok(_)) => Ok(value),
+        }
+    }
+}
+
+impl<E: Engine> Deref for WriteTx<E> {
+    type Target = E::Conn;
+
+    fn deref(&self) -> &E::Conn {
+        &self.conn
+    }
+}
+
+impl<E: Engine> DerefMut for WriteTx<E> {
+    fn deref_mut(&mut self) -> &mut E::Conn {
+        &mut self.conn
+    }
+}
+
+impl<E: Engine> Drop for WriteTx<E> {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
+}
