@@ -59,10 +59,6 @@ impl Engine for PostgresStore {
         &self.pool
     }
 
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
-        Ok(self.pool.begin().await?)
-    }
-
     async fn migrate(&self) -> Result<(), StoreError> {
         // sqlx takes an advisory lock: instances starting together apply each once.
         Ok(MIGRATOR.run(&self.pool).await?)

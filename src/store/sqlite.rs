@@ -21,7 +21,8 @@ use super::files::{self, Permissions};
 use const_format::concatcp;
 
 use super::sql::{
-    CLAIMED_COLUMNS, Changed, DUE_MAIL, Engine, HotQuery, LOAD_REFRESH, RotationRequest, rotate_in,
+    CLAIMED_COLUMNS, Changed, DUE_MAIL, Engine, HotQuery, LOAD_REFRESH, RotationRequest, WriteTx,
+    rotate_in,
 };
 use super::{Rotation, StoreError};
 
@@ -139,10 +140,6 @@ impl Engine for SqliteStore {
         &self.writer
     }
 
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
-    }
-
     async fn commit_rotation(&self, request: RotationRequest) -> Result<Rotation, StoreError> {
         let (reply, result) = oneshot::channel();
         // Either end closes only if the group-commit task is gone, which it never is
@@ -206,13 +203,16 @@ async fn commit_together(
     writer: &SqlitePool,
     requests: &[&RotationRequest],
 ) -> Result<Vec<Rotation>, StoreError> {
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let mut rotations = Vec::with_capacity(requests.len());
-    for request in requests {
-        rotations.push(rotate_in::<SqliteStore>(&mut tx, request).await?);
+    let mut tx = WriteTx::<SqliteStore>::on(writer).await?;
+    let outcome = async {
+        let mut rotations = Vec::with_capacity(requests.len());
+        for request in requests {
+            rotations.push(rotate_in::<SqliteStore>(&mut tx, request).await?);
+        }
+        Ok((rotations, true))
     }
-    tx.commit().await?;
-    Ok(rotations)
+    .await;
+    tx.settle(outcome).await
 }
 
 impl Changed for sqlx::sqlite::SqliteQueryResult {

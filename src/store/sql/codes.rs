@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use time::{Duration, OffsetDateTime};
 
+use super::WriteTx;
 use super::outbox::queue_mail;
 use super::sessions::{INSERT_REFRESH, INSERT_SESSION};
 use super::users::{USER, insert_user, user_from_row};
-use super::write_tx::WriteTx;
 use super::{Conn, Engine, Row, write_connection};
 use crate::store::{
     CodeStore, Effect, EndReason, MAX_CODE_ATTEMPTS, NewCode, NewMail, NewUser, Presented,

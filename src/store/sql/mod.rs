@@ -26,6 +26,7 @@ pub(crate) use outbox::{CLAIMED_COLUMNS, DUE_MAIL};
 pub(crate) use plans::HotQuery;
 pub use plans::QueryPlan;
 pub(crate) use sessions::{LOAD_REFRESH, RotationRequest, rotate_in};
+pub(crate) use write_tx::WriteTx;
 
 use async_trait::async_trait;
 use sqlx::query::Query;
@@ -269,7 +270,9 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// Claims due messages (`$1`: now) until `$2`, returning [`CLAIMED_COLUMNS`];
     /// concurrent workers must never claim the same message.
     const CLAIM_MAIL: &'static str;
-    /// How a writing transaction begins as a plain statement (see `write_tx.rs`).
+    /// How a writing transaction begins (see `write_tx.rs`). A transaction that will
+    /// write after reading must hold its locks from the first read on, so that
+    /// concurrent ones decide in turn, never on stale reads.
     const BEGIN_WRITE: &'static str;
     /// A statement that makes erased data unrecoverable from the database's files,
     /// where deleting it is not enough.
@@ -293,10 +296,6 @@ pub(crate) trait Engine: Send + Sync + 'static {
         self.pool()
     }
 
-    /// A transaction that will write after reading: it must hold its locks from the
-    /// first read on, so that concurrent ones decide in turn, never on stale reads.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, StoreError>;
-
     /// Applies pending migrations; safe to run from several processes at once.
     async fn migrate(&self) -> Result<(), StoreError>;
 
@@ -304,10 +303,9 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// transaction of its own; an engine whose writers take turns (SQLite) can instead
     /// commit concurrent rotations together, one disk flush for many.
     async fn commit_rotation(&self, request: RotationRequest) -> Result<Rotation, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let rotation = rotate_in::<Self>(&mut tx, &request).await?;
-        tx.commit().await?;
-        Ok(rotation)
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = rotate_in::<Self>(&mut tx, &request).await;
+        tx.settle(outcome.map(|rotation| (rotation, true))).await
     }
 }
 

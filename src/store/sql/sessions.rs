@@ -7,6 +7,7 @@ use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::WriteTx;
 use super::users::user_from_row;
 use super::{Conn, Engine, Row, connection, write_connection};
 use crate::store::rotation::{RefreshState, Verdict};
@@ -155,52 +156,56 @@ pub(crate) async fn rotate_in<E: Engine + ?Sized>(
 #[async_trait]
 impl<E: Engine> SessionStore for E {
     async fn record_login(&self, session: &NewSession) -> Result<(), StoreError> {
-        let mut tx = self.writer().begin().await?;
-        let (user_id, now) = (session.user_id, session.created_at);
-        let verified = session.verified_hash.expose_secret();
-        let stamped = tx
-            .execute(STAMP_LOGIN, &[user_id.into(), now.into(), verified.into()])
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            let (user_id, now) = (session.user_id, session.created_at);
+            let verified = session.verified_hash.expose_secret();
+            let stamped = tx
+                .execute(STAMP_LOGIN, &[user_id.into(), now.into(), verified.into()])
+                .await?;
+            if stamped == 0 {
+                return Err(StoreError::CredentialChanged);
+            }
+            if let Some(rehash) = &session.rehash {
+                let new = rehash.expose_secret();
+                tx.execute(REHASH, &[user_id.into(), new.into(), now.into()])
+                    .await?;
+            }
+            let user_agent = session.user_agent.as_deref();
+            tx.execute(
+                INSERT_SESSION,
+                &[
+                    session.id.into(),
+                    session.user_id.into(),
+                    session.created_at.into(),
+                    session.expires_at.into(),
+                    user_agent.into(),
+                    session.ip.as_deref().into(),
+                ],
+            )
             .await?;
-        if stamped == 0 {
-            return Err(StoreError::CredentialChanged);
+            tx.execute(
+                INSERT_REFRESH,
+                &[
+                    session.refresh_token_hash.as_slice().into(),
+                    session.id.into(),
+                    None::<&[u8]>.into(),
+                    session.created_at.into(),
+                    session.refresh_expires_at.into(),
+                ],
+            )
+            .await?;
+            let key = session.throttle_key.as_slice();
+            tx.execute(CLEAR_FAILURES, &[key.into()]).await?;
+            if let Some(source) = session.source_key.as_deref() {
+                tx.execute(CLEAR_FAILURES, &[source.into()]).await?;
+                tx.execute(REMEMBER_SOURCE, &[source.into(), now.into()])
+                    .await?;
+            }
+            Ok(((), true))
         }
-        if let Some(rehash) = &session.rehash {
-            let new = rehash.expose_secret();
-            tx.execute(REHASH, &[user_id.into(), new.into(), now.into()])
-                .await?;
-        }
-        let user_agent = session.user_agent.as_deref();
-        tx.execute(
-            INSERT_SESSION,
-            &[
-                session.id.into(),
-                session.user_id.into(),
-                session.created_at.into(),
-                session.expires_at.into(),
-                user_agent.into(),
-                session.ip.as_deref().into(),
-            ],
-        )
-        .await?;
-        tx.execute(
-            INSERT_REFRESH,
-            &[
-                session.refresh_token_hash.as_slice().into(),
-                session.id.into(),
-                None::<&[u8]>.into(),
-                session.created_at.into(),
-                session.refresh_expires_at.into(),
-            ],
-        )
-        .await?;
-        let key = session.throttle_key.as_slice();
-        tx.execute(CLEAR_FAILURES, &[key.into()]).await?;
-        if let Some(source) = session.source_key.as_deref() {
-            tx.execute(CLEAR_FAILURES, &[source.into()]).await?;
-            tx.execute(REMEMBER_SOURCE, &[source.into(), now.into()])
-                .await?;
-        }
-        Ok(tx.commit().await?)
+        .await;
+        tx.settle(outcome).await
     }
 
     async fn rotate_refresh_token(

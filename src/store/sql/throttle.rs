@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use super::WriteTx;
 use super::{Conn, Engine, Row, write_connection};
 use crate::store::{Attempt, LoginThrottle, StoreError, ThrottleStore};
 
@@ -29,33 +30,37 @@ impl<E: Engine> ThrottleStore for E {
         now: OffsetDateTime,
         policy: LoginThrottle,
     ) -> Result<Attempt, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let mut key = key;
-        if let Some(source) = source {
-            let row = tx.fetch_optional(KNOWN, &[source.into()]).await?;
-            let last_success = row.map(|row| row.time("last_success_at")).transpose()?;
-            if LoginThrottle::is_known(last_success, now) {
-                key = source;
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            let mut key = key;
+            if let Some(source) = source {
+                let row = tx.fetch_optional(KNOWN, &[source.into()]).await?;
+                let last_success = row.map(|row| row.time("last_success_at")).transpose()?;
+                if LoginThrottle::is_known(last_success, now) {
+                    key = source;
+                }
             }
+            tx.execute(CREATE, &[key.into(), now.into()]).await?;
+            let row = tx
+                .fetch_optional(E::LOAD_FAILURES_FOR_UPDATE, &[key.into()])
+                .await?
+                .ok_or(StoreError::Inconsistent(
+                    "the throttle row vanished in its transaction",
+                ))?;
+            let failures = u32::try_from(row.int("failures")?).unwrap_or(0);
+            let last = row.time("last_failure_at")?;
+            let failures = match policy.decide(failures, last, now) {
+                Ok(failures) => failures,
+                // Refused: nothing to count.
+                Err(refused) => return Ok((refused, false)),
+            };
+            let failures = i32::try_from(failures).unwrap_or(i32::MAX);
+            tx.execute(COUNT, &[key.into(), failures.into(), now.into()])
+                .await?;
+            Ok((Attempt::Allowed, true))
         }
-        tx.execute(CREATE, &[key.into(), now.into()]).await?;
-        let row = tx
-            .fetch_optional(E::LOAD_FAILURES_FOR_UPDATE, &[key.into()])
-            .await?
-            .ok_or(StoreError::Inconsistent(
-                "the throttle row vanished in its transaction",
-            ))?;
-        let failures = u32::try_from(row.int("failures")?).unwrap_or(0);
-        let last = row.time("last_failure_at")?;
-        let failures = match policy.decide(failures, last, now) {
-            Ok(failures) => failures,
-            Err(refused) => return Ok(refused),
-        };
-        let failures = i32::try_from(failures).unwrap_or(i32::MAX);
-        tx.execute(COUNT, &[key.into(), failures.into(), now.into()])
-            .await?;
-        tx.commit().await?;
-        Ok(Attempt::Allowed)
+        .await;
+        tx.settle(outcome).await
     }
 
     async fn clear_login_failures(&self, key: &[u8]) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::WriteTx;
 use super::{Conn, Engine, Row, connection, write_connection};
 use crate::store::{Credentials, EndReason, NewUser, StoreError, User, UserStore};
 
@@ -69,20 +70,23 @@ impl<E: Engine> UserStore for E {
 
     async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>, StoreError> {
         // One commit for the lot: a commit waits for the disk, a row does not.
-        let mut tx = self.writer().begin().await?;
-        let mut inserted = Vec::with_capacity(users.len());
-        for user in users {
-            let args = [
-                user.id.into(),
-                user.email.as_str().into(),
-                user.email_normalized.as_str().into(),
-                user.password_hash.expose_secret().into(),
-                user.created_at.into(),
-            ];
-            inserted.push(tx.execute(INSERT_UNLESS_TAKEN, &args).await? == 1);
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            let mut inserted = Vec::with_capacity(users.len());
+            for user in users {
+                let args = [
+                    user.id.into(),
+                    user.email.as_str().into(),
+                    user.email_normalized.as_str().into(),
+                    user.password_hash.expose_secret().into(),
+                    user.created_at.into(),
+                ];
+                inserted.push(tx.execute(INSERT_UNLESS_TAKEN, &args).await? == 1);
+            }
+            Ok((inserted, true))
         }
-        tx.commit().await?;
-        Ok(inserted)
+        .await;
+        tx.settle(outcome).await
     }
 
     async fn credentials_by_email(
@@ -124,22 +128,26 @@ impl<E: Engine> UserStore for E {
         keep_session: Uuid,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer().begin().await?;
-        let hash = new_hash.expose_secret();
-        tx.execute(SET_PASSWORD, &[user_id.into(), hash.into(), now.into()])
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            let hash = new_hash.expose_secret();
+            tx.execute(SET_PASSWORD, &[user_id.into(), hash.into(), now.into()])
+                .await?;
+            let reason = EndReason::PasswordChanged.as_str();
+            tx.execute(
+                END_OTHER_SESSIONS,
+                &[
+                    user_id.into(),
+                    keep_session.into(),
+                    now.into(),
+                    reason.into(),
+                ],
+            )
             .await?;
-        let reason = EndReason::PasswordChanged.as_str();
-        tx.execute(
-            END_OTHER_SESSIONS,
-            &[
-                user_id.into(),
-                keep_session.into(),
-                now.into(),
-                reason.into(),
-            ],
-        )
-        .await?;
-        Ok(tx.commit().await?)
+            Ok(((), true))
+        }
+        .await;
+        tx.settle(outcome).await
     }
 
     async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError> {

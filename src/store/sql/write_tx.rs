@@ -16,16 +16,21 @@ use sqlx::pool::PoolConnection;
 use super::{Conn, Engine};
 use crate::store::StoreError;
 
-pub(crate) struct WriteTx<E: Engine> {
+pub(crate) struct WriteTx<E: Engine + ?Sized> {
     conn: PoolConnection<E::Db>,
     /// Until a `COMMIT` or `ROLLBACK` has succeeded.
     open: bool,
 }
 
-impl<E: Engine> WriteTx<E> {
+impl<E: Engine + ?Sized> WriteTx<E> {
     /// A connection from `engine`'s writers, inside a writing transaction.
     pub(crate) async fn begin(engine: &E) -> Result<Self, StoreError> {
-        let mut conn = engine.writer().acquire().await?;
+        Self::on(engine.writer()).await
+    }
+
+    /// A connection from `pool`, inside a writing transaction.
+    pub(crate) async fn on(pool: &sqlx::Pool<E::Db>) -> Result<Self, StoreError> {
+        let mut conn = pool.acquire().await?;
         conn.execute(E::BEGIN_WRITE, &[]).await?;
         Ok(Self { conn, open: true })
     }
@@ -52,7 +57,7 @@ impl<E: Engine> WriteTx<E> {
     }
 }
 
-impl<E: Engine> Deref for WriteTx<E> {
+impl<E: Engine + ?Sized> Deref for WriteTx<E> {
     type Target = E::Conn;
 
     fn deref(&self) -> &E::Conn {
@@ -60,13 +65,13 @@ impl<E: Engine> Deref for WriteTx<E> {
     }
 }
 
-impl<E: Engine> DerefMut for WriteTx<E> {
+impl<E: Engine + ?Sized> DerefMut for WriteTx<E> {
     fn deref_mut(&mut self) -> &mut E::Conn {
         &mut self.conn
     }
 }
 
-impl<E: Engine> Drop for WriteTx<E> {
+impl<E: Engine + ?Sized> Drop for WriteTx<E> {
     fn drop(&mut self) {
         if self.open {
             self.conn.close_on_drop();
