@@ -29,16 +29,8 @@ impl Auth {
         password: SecretString,
         client: Option<IpAddr>,
     ) -> Result<Registration, Error> {
-        let (email, email_normalized) = normalize_email(email)?;
-        let password = validate_new(&password, &email)?;
-        let password_hash = self.hasher.hash(password, client).await?;
-        let user = NewUser {
-            id: Uuid::now_v7(),
-            email: email.clone(),
-            email_normalized: email_normalized.clone(),
-            password_hash,
-            created_at: self.clock.now(),
-        };
+        let user = self.hashed_user(email, password, client).await?;
+        let (email, email_normalized) = (user.email.clone(), user.email_normalized.clone());
         let target = (email.clone(), email_normalized.clone());
         let (code, mail) = self.code_message(user.id, Purpose::VerifyEmail, target)?;
         let created = self
@@ -62,9 +54,10 @@ impl Auth {
         }
     }
 
-    /// Creates an account (`sesame user create`: no mail is sent). The database settles a race between two registrations of
-    /// one address: one wins, the other gets [`Error::EmailTaken`]. `client` is the
-    /// address the request came from (its share of the hashing queue).
+    /// Creates an account (`sesame user create`: no mail is sent). The database
+    /// settles a race between two registrations of one address: one wins, the other
+    /// gets [`Error::EmailTaken`]. `client` is the address the request came from (its
+    /// share of the hashing queue).
     #[tracing::instrument(skip_all)]
     pub async fn register(
         &self,
@@ -72,33 +65,42 @@ impl Auth {
         password: SecretString,
         client: Option<IpAddr>,
     ) -> Result<User, Error> {
+        let user = self.hashed_user(email, password, client).await?;
+        Ok(self.store.create_user(&user).await?)
+    }
+
+    /// A new user from what was typed: the address checked and normalized, the
+    /// password checked against the rules and hashed.
+    async fn hashed_user(
+        &self,
+        email: &str,
+        password: SecretString,
+        client: Option<IpAddr>,
+    ) -> Result<NewUser, Error> {
         let (email, email_normalized) = normalize_email(email)?;
         let password = validate_new(&password, &email)?;
         let password_hash = self.hasher.hash(password, client).await?;
-        self.create_user(email, email_normalized, password_hash)
-            .await
+        Ok(self.new_user(email, email_normalized, password_hash))
     }
 
-    /// Every user's email and password hash, for `sesame user export`.
-    pub async fn export_users(&self) -> Result<Vec<(String, SecretString)>, Error> {
-        Ok(self.store.export_users().await?)
-    }
-
-    /// Stores a user whose password is already hashed (registration, or an import).
-    pub async fn create_user(
+    fn new_user(
         &self,
         email: String,
         email_normalized: String,
         password_hash: SecretString,
-    ) -> Result<User, Error> {
-        let user = NewUser {
+    ) -> NewUser {
+        NewUser {
             id: Uuid::now_v7(),
             email,
             email_normalized,
             password_hash,
             created_at: self.clock.now(),
-        };
-        Ok(self.store.create_user(&user).await?)
+        }
+    }
+
+    /// Every user's email and password hash, for `sesame user export`.
+    pub async fn export_users(&self) -> Result<Vec<(String, SecretString)>, Error> {
+        Ok(self.store.export_users().await?)
     }
 
     /// Stores users whose passwords are already hashed, `(email, normalized email,
@@ -110,13 +112,7 @@ impl Auth {
     ) -> Result<Vec<bool>, Error> {
         let users: Vec<NewUser> = users
             .into_iter()
-            .map(|(email, email_normalized, password_hash)| NewUser {
-                id: Uuid::now_v7(),
-                email,
-                email_normalized,
-                password_hash,
-                created_at: self.clock.now(),
-            })
+            .map(|(email, email_normalized, hash)| self.new_user(email, email_normalized, hash))
             .collect();
         Ok(self.store.import_users(&users).await?)
     }

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::WriteTx;
-use super::{Conn, Engine, Row, connection, write_connection};
+use super::{Arg, Conn, Engine, Row, connection, write_connection};
 use crate::store::{Credentials, EndReason, NewUser, StoreError, User, UserStore};
 
 const INSERT: &str =
@@ -40,19 +40,23 @@ pub(super) fn user_from_row(row: &impl Row) -> Result<User, StoreError> {
     })
 }
 
-/// Inserts `user` on `conn` (a pooled connection, or inside a transaction).
-pub(super) async fn insert_user<C: Conn + ?Sized>(
-    conn: &mut C,
-    user: &NewUser,
-) -> Result<User, StoreError> {
-    let args = [
+/// The parameters of [`INSERT`] and [`INSERT_UNLESS_TAKEN`].
+fn insert_args(user: &NewUser) -> [Arg<'_>; 5] {
+    [
         user.id.into(),
         user.email.as_str().into(),
         user.email_normalized.as_str().into(),
         user.password_hash.expose_secret().into(),
         user.created_at.into(),
-    ];
-    conn.execute(INSERT, &args).await?;
+    ]
+}
+
+/// Inserts `user` on `conn` (a pooled connection, or inside a transaction).
+pub(super) async fn insert_user<C: Conn + ?Sized>(
+    conn: &mut C,
+    user: &NewUser,
+) -> Result<User, StoreError> {
+    conn.execute(INSERT, &insert_args(user)).await?;
     Ok(User {
         id: user.id,
         email: user.email.clone(),
@@ -74,13 +78,7 @@ impl<E: Engine> UserStore for E {
         let outcome = async {
             let mut inserted = Vec::with_capacity(users.len());
             for user in users {
-                let args = [
-                    user.id.into(),
-                    user.email.as_str().into(),
-                    user.email_normalized.as_str().into(),
-                    user.password_hash.expose_secret().into(),
-                    user.created_at.into(),
-                ];
+                let args = insert_args(user);
                 inserted.push(tx.execute(INSERT_UNLESS_TAKEN, &args).await? == 1);
             }
             Ok((inserted, true))
