@@ -4,6 +4,7 @@
 //! [`store`], [`password`] and [`tokens`] do. Nothing below `http` knows about HTTP.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -124,7 +124,8 @@ impl Drop for Background {
 }
 
 /// Periodic chores, none of which a request waits for: fold metric samples, drop the
-/// rate-limit buckets of quiet addresses, forget login failures that no longer count.
+/// rate-limit buckets of quiet addresses, forget login failures that no longer count,
+/// delete audit events past their retention.
 async fn housekeeping(state: AppState) {
     const TICK: Duration = Duration::from_secs(5);
     const PURGE_EVERY: u32 = 720; // ticks: an hour
@@ -137,10 +138,17 @@ async fn housekeeping(state: AppState) {
         {
             limiter.forget_idle();
         }
-        if tick % PURGE_EVERY == 0
-            && let Err(e) = state.auth.forget_old_failures().await
-        {
-            tracing::warn!(error = %e, "could not purge old login failures");
+        if tick % PURGE_EVERY == 0 {
+            if let Err(e) = state.auth.forget_old_failures().await {
+                tracing::warn!(error = %e, "could not purge old login failures");
+            }
+            match state.auth.expire_audit_events().await {
+                Ok((0, _)) => {}
+                Ok((deleted, batches)) => {
+                    tracing::info!(deleted, batches, "expired audit events deleted");
+                }
+                Err(e) => tracing::warn!(error = %e, "could not expire audit events"),
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Auth, Error};
@@ -44,17 +45,7 @@ impl Auth {
     /// detection) or whose user is gone or disabled is refused, not left to expire.
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, Error> {
         let now = self.clock.now();
-        let claims = match self.cache.token(token) {
-            Some(claims) => {
-                self.tokens.check_expiry(&claims, now)?;
-                claims
-            }
-            None => {
-                let claims = Arc::new(self.tokens.verify(token, now)?);
-                self.cache.remember_token(token, Arc::clone(&claims));
-                claims
-            }
-        };
+        let claims = self.verified_claims(token, now)?;
         if let Some(user) = self.cache.session(&claims, now) {
             return Ok(Authenticated { claims, user });
         }
@@ -65,5 +56,21 @@ impl Auth {
             .ok_or(Error::InvalidToken(TokenError::Invalid))?;
         self.cache.remember_session(claims.sid, user.clone(), now);
         Ok(Authenticated { claims, user })
+    }
+
+    /// The claims of `token` once its signature (checked once per exact token), claims
+    /// and expiry are.
+    pub(super) fn verified_claims(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<AccessClaims>, Error> {
+        if let Some(claims) = self.cache.token(token) {
+            self.tokens.check_expiry(&claims, now)?;
+            return Ok(claims);
+        }
+        let claims = Arc::new(self.tokens.verify(token, now)?);
+        self.cache.remember_token(token, Arc::clone(&claims));
+        Ok(claims)
     }
 }

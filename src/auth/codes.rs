@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
+use crate::audit::{self, Event, EventType};
 use crate::mail::{Kind, Templates};
 use crate::password::validate_new;
 use crate::store::{CodeSession, Effect, Presented, Purpose, Redemption, SendLimit, User};
@@ -129,7 +130,7 @@ impl Auth {
         if let Some(keys) = throttle {
             self.store.clear_login_failures(&keys.email).await?;
         }
-        let access = self.tokens.issue(user.id, &user.email, session_id, now)?;
+        let access = self.tokens.issue(&user, session_id, now)?;
         self.metrics.logins_succeeded.increment(1);
         Ok(TokenPair {
             access,
@@ -188,7 +189,9 @@ impl Auth {
         const AFTER_THE_ANSWER: std::time::Duration = std::time::Duration::from_millis(20);
         let (_, normalized) = normalize_email(email)?;
         let auth = Arc::clone(self);
-        tokio::spawn(async move {
+        // The request's origin goes along, for the `password.reset_requested` event.
+        let origin = audit::current_origin();
+        tokio::spawn(audit::within(origin, async move {
             tokio::time::sleep(AFTER_THE_ANSWER).await;
             let sent = match auth.store.credentials_by_email(&normalized).await {
                 Ok(Some(found)) if !found.user.disabled => {
@@ -200,7 +203,7 @@ impl Auth {
             if let Err(e) = sent {
                 tracing::error!(error = %e, purpose = purpose.as_str(), "cannot send a code");
             }
-        });
+        }));
         Ok(())
     }
 
@@ -217,11 +220,21 @@ impl Auth {
             effect,
             Effect::ResetPassword { .. } | Effect::ChangeEmail { .. }
         );
+        let now = self.clock.now();
+        let event = match purpose {
+            Purpose::VerifyEmail => Event::new(EventType::EmailVerified, now),
+            Purpose::ResetPassword => Event::new(EventType::PasswordReset, now),
+            Purpose::SignIn => {
+                Event::new(EventType::LoginSucceeded, now).detail("method", "email_code")
+            }
+            Purpose::ChangeEmail => Event::new(EventType::EmailChanged, now),
+        };
         let redemption = Redemption {
             purpose,
             presented,
             effect,
-            now: self.clock.now(),
+            now,
+            event,
         };
         let redeemed = self
             .store

@@ -1,8 +1,9 @@
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::throttle::throttle_keys;
-use super::{Auth, ClientInfo, Error, TokenPair};
+use super::{Auth, ClientInfo, Error, NO_PASSWORD, TokenPair};
+use crate::audit::{Event, EventType};
 use crate::password::Verdict;
 use crate::store::{NewSession, StoreError};
 use crate::tokens::RefreshToken;
@@ -24,34 +25,44 @@ impl Auth {
         // The queue first: a login that would be shed must not count as an attempt.
         let reservation = self.hasher.reserve(client.ip)?;
         let (normalized, keys) = throttle_keys(email, client.ip);
-        self.claim_attempt(&keys).await?;
+        if let Err(throttled) = self.claim_attempt(&keys).await {
+            let user = match &normalized {
+                Some(normalized) => self.store.credentials_by_email(normalized).await?,
+                None => None,
+            };
+            let event = Event::new(EventType::LoginThrottled, self.clock.now()).failed();
+            let event = match user {
+                Some(credentials) => event.user(credentials.user.id),
+                None => event,
+            };
+            self.store.record_event(&event).await?;
+            return Err(throttled);
+        }
         let credentials = match &normalized {
             Some(normalized) => self.store.credentials_by_email(normalized).await?,
             None => None,
         };
         let (user, stored_hash) = match credentials {
-            Some(c) => (Some(c.user), Some(c.password_hash)),
+            Some(c) => (Some(c.user), usable(c.password_hash)),
             None => (None, None),
         };
         let verdict = self
             .hasher
             .verify(reservation, password, stored_hash.clone())
             .await?;
+        let user_id = user.as_ref().map(|user| user.id);
         let (Verdict::Match { upgraded }, Some(user), Some(previous_hash)) =
             (verdict, user, stored_hash)
         else {
-            self.metrics.logins_failed.increment(1);
-            return Err(Error::InvalidCredentials);
+            return Err(self.login_failed(user_id, Error::InvalidCredentials).await);
         };
         // Only someone who knows the password learns that the account is disabled,
         // or that its address is not verified yet.
         if user.disabled {
-            self.metrics.logins_failed.increment(1);
-            return Err(Error::AccountDisabled);
+            return Err(self.login_failed(user_id, Error::AccountDisabled).await);
         }
         if self.requires_verified_email() && !user.email_verified {
-            self.metrics.logins_failed.increment(1);
-            return Err(Error::EmailNotVerified);
+            return Err(self.login_failed(user_id, Error::EmailNotVerified).await);
         }
 
         let now = self.clock.now();
@@ -70,16 +81,19 @@ impl Auth {
             throttle_key: keys.email,
             source_key: keys.source,
         };
-        match self.store.record_login(&session).await {
+        let event = Event::new(EventType::LoginSucceeded, now)
+            .user(user.id)
+            .session(session.id)
+            .detail("method", "password");
+        match self.store.record_login(&session, &event).await {
             Ok(()) => {}
             // The password changed while this login checked the old one.
             Err(StoreError::CredentialChanged) => {
-                self.metrics.logins_failed.increment(1);
-                return Err(Error::InvalidCredentials);
+                return Err(self.login_failed(user_id, Error::InvalidCredentials).await);
             }
             Err(e) => return Err(e.into()),
         }
-        let access = self.tokens.issue(user.id, &user.email, session.id, now)?;
+        let access = self.tokens.issue(&user, session.id, now)?;
         self.metrics.logins_succeeded.increment(1);
         Ok(TokenPair {
             access,
@@ -87,4 +101,34 @@ impl Auth {
             refresh_expires_in: (session.refresh_expires_at - now).whole_seconds(),
         })
     }
+
+    /// Counts and records a refused login (`user`: the account, if the email has
+    /// one), and answers `refusal`, or why it could not be recorded. Known and unknown
+    /// emails cost the same: one row each.
+    async fn login_failed(&self, user: Option<Uuid>, refusal: Error) -> Error {
+        self.metrics.logins_failed.increment(1);
+        let reason = match &refusal {
+            Error::AccountDisabled => "account_disabled",
+            Error::EmailNotVerified => "email_not_verified",
+            _ => "invalid_credentials",
+        };
+        let event = Event::new(EventType::LoginFailed, self.clock.now())
+            .failed()
+            .detail("reason", reason)
+            .detail("method", "password");
+        let event = match user {
+            Some(user) => event.user(user),
+            None => event,
+        };
+        match self.store.record_event(&event).await {
+            Ok(()) => refusal,
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// A stored password hash, unless the account has no password yet (then no password
+/// matches, after the same work as for an unknown email).
+pub(super) fn usable(hash: SecretString) -> Option<SecretString> {
+    (hash.expose_secret() != NO_PASSWORD).then_some(hash)
 }

@@ -8,6 +8,7 @@ use time::Duration;
 use uuid::Uuid;
 
 use super::{Auth, Error, normalize_email};
+use crate::audit::{Actor, Event, EventType};
 use crate::mail::Kind;
 use crate::store::{NewCode, NewMail, Purpose, User};
 use crate::tokens::IssuedCode;
@@ -62,7 +63,11 @@ impl Auth {
             normalized,
             &MessageContext::default(),
         )?;
-        if self.store.issue(None, &mail, self.email.send_limit).await? {
+        if self
+            .store
+            .issue(None, &mail, self.email.send_limit, None)
+            .await?
+        {
             self.email.wake.notify_one();
         }
         Ok(())
@@ -76,14 +81,32 @@ impl Auth {
         purpose: Purpose,
         target: Option<(String, String)>,
     ) -> Result<(), Error> {
+        self.send_code_by(user, purpose, target, Actor::User(Some(user.id)))
+            .await
+    }
+
+    /// [`Auth::send_code`] at the request of `actor`, who is named on the
+    /// `password.reset_requested` event a reset code records.
+    pub(super) async fn send_code_by(
+        &self,
+        user: &User,
+        purpose: Purpose,
+        target: Option<(String, String)>,
+        actor: Actor,
+    ) -> Result<(), Error> {
         let target = match target {
             Some(target) => target,
             None => normalize_email(&user.email)?,
         };
         let (code, mail) = self.code_message(user.id, purpose, target)?;
+        let event = (purpose == Purpose::ResetPassword).then(|| {
+            Event::new(EventType::PasswordResetRequested, self.clock.now())
+                .by(actor)
+                .user(user.id)
+        });
         if self
             .store
-            .issue(Some(&code), &mail, self.email.send_limit)
+            .issue(Some(&code), &mail, self.email.send_limit, event.as_ref())
             .await?
         {
             self.email.wake.notify_one();

@@ -1,6 +1,7 @@
 //! The use cases: register, log in, authenticate a bearer token. No HTTP in here: the
 //! handlers call these with plain values and map [`Error`] to responses.
 
+mod admin;
 mod bearer;
 mod cache;
 mod codes;
@@ -23,6 +24,7 @@ use crate::password::{HashError, Hasher, PolicyError};
 use crate::store::{LoginThrottle, Store, StoreError};
 use crate::tokens::{AccessTokens, IssuedAccessToken, RefreshKey, TokenError};
 
+pub use admin::{ADMIN_ROLE, Changes, MAX_METADATA_BYTES, NO_PASSWORD, NewAccount};
 pub use bearer::Authenticated;
 pub use codes::{CodeInput, EmailSetup};
 pub use email::{EmailError, normalize_email};
@@ -65,6 +67,21 @@ pub enum Error {
     /// `--require-verified-email`).
     #[error("the email address is not verified")]
     EmailNotVerified,
+    /// The caller is authenticated but not an admin.
+    #[error("this needs the role admin")]
+    Forbidden,
+    #[error("no such user")]
+    UserNotFound,
+    #[error("no live API key has this name")]
+    KeyNotFound,
+    #[error("a live API key already has this name")]
+    KeyNameTaken,
+    /// A field of an admin request that cannot be used as it is.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),
     /// Something that should not happen; the source says what, for the log.
@@ -89,12 +106,20 @@ impl Error {
     fn internal(err: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Internal(Box::new(err))
     }
+
+    fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
 }
 
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::EmailTaken => Self::EmailTaken,
+            StoreError::KeyNameTaken => Self::KeyNameTaken,
             StoreError::Unavailable(_) => Self::Unavailable(err),
             other => Self::internal(other),
         }
@@ -121,6 +146,9 @@ impl From<TokenError> for Error {
     }
 }
 
+/// The most audit events one statement of their expiry deletes.
+pub const AUDIT_EXPIRY_BATCH: u32 = 1_000;
+
 /// Where a request came from, recorded on the session it creates.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
@@ -141,6 +169,8 @@ pub struct Lifetimes {
     /// How long a session confirmed by the store is trusted without asking again
     /// (sessions ended on this instance are forgotten at once).
     pub session_check_ttl: Duration,
+    /// How long audit events are kept.
+    pub audit_retention: Duration,
 }
 
 impl Default for Lifetimes {
@@ -151,6 +181,7 @@ impl Default for Lifetimes {
             idle: Duration::days(30),
             reuse_grace: Duration::seconds(10),
             session_check_ttl: Duration::seconds(1),
+            audit_retention: Duration::days(90),
         }
     }
 }
@@ -266,6 +297,26 @@ impl Auth {
     /// Sessions that have neither ended nor expired, for `/metrics`.
     pub async fn active_sessions(&self) -> Result<i64, Error> {
         Ok(self.store.count_active_sessions(self.clock.now()).await?)
+    }
+
+    /// Deletes the audit events older than the retention, a batch of
+    /// [`AUDIT_EXPIRY_BATCH`] at a time with a pause between, so other writers get
+    /// their turn: how many, in how many batches.
+    pub async fn expire_audit_events(&self) -> Result<(u64, u32), Error> {
+        let before = self.clock.now() - self.lifetimes.audit_retention;
+        let (mut deleted, mut batches) = (0, 0);
+        loop {
+            let batch = self
+                .store
+                .expire_audit_events(before, AUDIT_EXPIRY_BATCH)
+                .await?;
+            deleted += batch;
+            batches += 1;
+            if batch < u64::from(AUDIT_EXPIRY_BATCH) {
+                return Ok((deleted, batches));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Forgets login-throttle counters that no longer count (run now and then).

@@ -4,6 +4,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use super::{Auth, Error, normalize_email};
+use crate::audit::{Actor, Event, EventType};
 use crate::password::validate_new;
 use crate::store::{NewUser, Purpose, User};
 
@@ -33,9 +34,10 @@ impl Auth {
         let (email, email_normalized) = (user.email.clone(), user.email_normalized.clone());
         let target = (email.clone(), email_normalized.clone());
         let (code, mail) = self.code_message(user.id, Purpose::VerifyEmail, target)?;
+        let event = Event::new(EventType::UserRegistered, user.created_at).user(user.id);
         let created = self
             .store
-            .create_user_with_code(&user, &code, &mail)
+            .create_user_with_code(&user, &code, &mail, &event)
             .await
             .map_err(Error::from);
         match &created {
@@ -66,7 +68,10 @@ impl Auth {
         client: Option<IpAddr>,
     ) -> Result<User, Error> {
         let user = self.hashed_user(email, password, client).await?;
-        Ok(self.store.create_user(&user).await?)
+        let event = Event::new(EventType::UserRegistered, user.created_at)
+            .by(Actor::System)
+            .user(user.id);
+        Ok(self.store.create_user(&user, &event).await?)
     }
 
     /// A new user from what was typed: the address checked and normalized, the

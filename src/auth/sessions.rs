@@ -7,8 +7,12 @@ use std::net::IpAddr;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
+use time::OffsetDateTime;
+
+use super::login::usable;
 use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, Error, RefreshRejection, TokenPair};
+use crate::audit::{Event, EventType};
 use crate::password::{Verdict, validate_new};
 use crate::store::{EndReason, NewRefreshToken, Rotation, RotationPolicy, SessionInfo, User};
 use crate::tokens::{RefreshToken, refresh_digest};
@@ -40,7 +44,7 @@ impl Auth {
                 user,
                 expires_at,
             } => {
-                let access = self.tokens.issue(user.id, &user.email, session_id, now)?;
+                let access = self.tokens.issue(&user, session_id, now)?;
                 return Ok(TokenPair {
                     access,
                     refresh_token: next.into_secret(),
@@ -50,9 +54,19 @@ impl Auth {
             Rotation::Unknown => RefreshRejection::Unknown,
             Rotation::Ended => RefreshRejection::Ended,
             Rotation::Expired => RefreshRejection::Expired,
-            Rotation::ReuseDetected => {
+            Rotation::ReuseDetected {
+                session_id,
+                user_id,
+            } => {
                 self.cache.forget_sessions();
                 tracing::warn!("refresh token reuse detected: session ended");
+                // Recorded right after the rotation's own transaction, which on SQLite
+                // may commit together with other rotations (see `sqlite.rs`).
+                let event = Event::new(EventType::SessionReuseDetected, now)
+                    .user(user_id)
+                    .session(session_id)
+                    .failed();
+                self.store.record_event(&event).await?;
                 RefreshRejection::ReuseDetected
             }
         };
@@ -62,8 +76,10 @@ impl Auth {
     /// Ends the session of the token.
     pub async fn logout(&self, who: &Authenticated) -> Result<(), Error> {
         let (user, now) = (who.user().id, self.clock.now());
+        let reason = EndReason::Logout;
+        let event = session_ended(who, reason, now);
         self.store
-            .end_session(user, who.session_id(), now, EndReason::Logout)
+            .end_session(user, who.session_id(), now, reason, &event)
             .await?;
         self.cache.forget_sessions();
         Ok(())
@@ -72,8 +88,10 @@ impl Auth {
     /// Ends every session of the token's user.
     pub async fn logout_all(&self, who: &Authenticated) -> Result<(), Error> {
         let (user, now) = (who.user().id, self.clock.now());
+        let reason = EndReason::LogoutAll;
+        let event = session_ended(who, reason, now);
         self.store
-            .end_sessions(user, None, now, EndReason::LogoutAll)
+            .end_sessions(user, None, now, reason, &event)
             .await?;
         self.cache.forget_sessions();
         Ok(())
@@ -90,9 +108,11 @@ impl Auth {
     /// Ends one of the user's own sessions.
     pub async fn end_session(&self, who: &Authenticated, session_id: Uuid) -> Result<(), Error> {
         let (user, now) = (who.user().id, self.clock.now());
+        let reason = EndReason::Revoked;
+        let event = session_ended(who, reason, now).session(session_id);
         let ended = self
             .store
-            .end_session(user, session_id, now, EndReason::Revoked)
+            .end_session(user, session_id, now, reason, &event)
             .await?;
         self.cache.forget_sessions();
         ended.then_some(()).ok_or(Error::SessionNotFound)
@@ -110,8 +130,12 @@ impl Auth {
         let user = self.confirm_password(who, current, client).await?;
         let new = validate_new(&new, &user.email)?;
         let hash = self.hasher.hash(new, client).await?;
+        let now = self.clock.now();
+        let event = Event::new(EventType::PasswordChanged, now)
+            .user(user.id)
+            .session(who.session_id());
         self.store
-            .change_password(user.id, &hash, who.session_id(), self.clock.now())
+            .change_password(user.id, &hash, who.session_id(), now, &event)
             .await?;
         self.cache.forget_sessions();
         Ok(())
@@ -126,7 +150,10 @@ impl Auth {
         client: Option<IpAddr>,
     ) -> Result<(), Error> {
         let user = self.confirm_password(who, password, client).await?;
-        self.store.delete_user(user.id).await?;
+        let event = Event::new(EventType::UserDeleted, self.clock.now())
+            .user(user.id)
+            .session(who.session_id());
+        self.store.delete_user(user.id, &event).await?;
         self.cache.forget_sessions();
         Ok(())
     }
@@ -145,7 +172,7 @@ impl Auth {
         let reservation = self.hasher.reserve(client)?;
         let (_, keys) = throttle_keys(&user.email, client);
         self.claim_attempt(&keys).await?;
-        let stored = self.store.password_hash(user.id).await?;
+        let stored = self.store.password_hash(user.id).await?.and_then(usable);
         match self.hasher.verify(reservation, password, stored).await? {
             Verdict::Match { .. } => {
                 self.store.clear_login_failures(&keys.email).await?;
@@ -154,7 +181,24 @@ impl Auth {
                 }
                 Ok(user)
             }
-            Verdict::Mismatch => Err(Error::WrongPassword),
+            Verdict::Mismatch => {
+                let event = Event::new(EventType::LoginFailed, self.clock.now())
+                    .user(user.id)
+                    .session(who.session_id())
+                    .failed()
+                    .detail("reason", "wrong_password")
+                    .detail("method", "password_confirmation");
+                self.store.record_event(&event).await?;
+                Err(Error::WrongPassword)
+            }
         }
     }
+}
+
+/// `session.ended` for a session that `who` ended, with why.
+fn session_ended(who: &Authenticated, reason: EndReason, now: OffsetDateTime) -> Event {
+    Event::new(EventType::SessionEnded, now)
+        .user(who.user().id)
+        .session(who.session_id())
+        .detail("reason", reason.as_str())
 }

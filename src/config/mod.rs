@@ -190,6 +190,13 @@ impl Settings {
                     0..=60_000,
                     "milliseconds",
                 )?),
+                audit_retention: time::Duration::days(bounded(
+                    "audit_retention_days",
+                    pick!(audit_retention_days),
+                    lifetimes.audit_retention.whole_days(),
+                    1..=36_500,
+                    "days",
+                )?),
             },
             hash: HashParams {
                 memory_kib: bounded(

@@ -65,6 +65,10 @@ pub struct Overrides {
     /// 0 asks the store on every request [default: 1000].
     #[arg(long, env = "SESAME_SESSION_CHECK_MS")]
     pub session_check_ms: Option<u64>,
+    /// Days audit events are kept; older ones are deleted, in small batches, every hour
+    /// [default: 90].
+    #[arg(long, env = "SESAME_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<i64>,
     /// Argon2id memory in KiB [default: 19456].
     #[arg(long, env = "SESAME_HASH_MEMORY_KIB")]
     pub hash_memory_kib: Option<u32>,

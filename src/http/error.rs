@@ -258,6 +258,31 @@ impl From<auth::Error> for ApiError {
                 "Verify your email address first: follow the link in the message we sent, \
                  or ask for a new one.",
             ),
+            E::Forbidden => Self::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "This endpoint is for admins: it needs an access token of a user with the \
+                 role admin, or an API key.",
+            ),
+            E::UserNotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "user_not_found",
+                "There is no user with this id.",
+            ),
+            E::KeyNotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "key_not_found",
+                "There is no live API key with this name.",
+            ),
+            E::KeyNameTaken => Self::new(
+                StatusCode::CONFLICT,
+                "key_name_taken",
+                "A live API key already has this name; revoke it or choose another.",
+            ),
+            E::Invalid { field, message } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", &message)
+                    .field(field, message)
+            }
             E::Unavailable(cause) => {
                 tracing::error!(error = %causes(&cause), "store unavailable");
                 Self::unavailable()

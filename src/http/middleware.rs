@@ -1,16 +1,20 @@
 //! Cross-cutting behaviour: request ids and the access log, and problem documents for
 //! the bare error statuses produced by routing and limit layers.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use super::AppState;
 use super::error::ApiError;
+use super::extract::MAX_USER_AGENT;
+use crate::audit::{self, Origin};
 use crate::telemetry::{Metrics, method_label};
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -125,6 +129,29 @@ pub async fn observe(
         "request"
     );
     response
+}
+
+/// Sets where the request came from (the client's address as the trusted proxies tell
+/// it, its user agent and the request id) as the origin of every audit event recorded
+/// while it is served.
+pub async fn audit_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(|v| v.chars().take(MAX_USER_AGENT).collect::<String>())
+    };
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| state.proxies.client(peer.ip(), headers).to_string());
+    let origin = Origin {
+        ip,
+        user_agent: text(header::USER_AGENT.as_str()),
+        request_id: text(REQUEST_ID),
+    };
+    audit::within(origin, next.run(request)).await
 }
 
 /// The longest path written to the access log; a longer one is cut (a client chooses

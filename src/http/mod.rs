@@ -71,12 +71,16 @@ pub fn router(state: AppState, request_timeout: Duration, access_log: AccessLog)
         access_log,
     };
     openapi::routes(state.clone())
-        .merge(crate::ui::routes(state))
+        .merge(crate::ui::routes(state.clone()))
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(
                     observer,
                     middleware::observe,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state,
+                    middleware::audit_origin,
                 ))
                 .layer(CatchPanicLayer::custom(|_| {
                     tracing::error!("a handler panicked");

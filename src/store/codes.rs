@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::outbox::NewMail;
 use super::{NewUser, StoreError, User};
+use crate::audit::Event;
 
 /// What a code is for. A code of one purpose is never accepted for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +129,9 @@ pub struct Redemption {
     pub presented: Presented,
     pub effect: Effect,
     pub now: OffsetDateTime,
+    /// What to record once the code is used, completed with the code's user (and, for
+    /// a sign-in, its session or why none was opened).
+    pub event: Event,
 }
 
 /// A redeemed code: the user as the effect left them, and whether a session was
@@ -148,15 +152,18 @@ pub trait CodeStore: Send + Sync {
         user: &NewUser,
         code: &NewCode,
         mail: &NewMail,
+        event: &Event,
     ) -> Result<User, StoreError>;
     /// Queues `mail` (and stores `code`, deleting the user's older codes of its
     /// purpose) in one transaction, unless `limit` says the recipient has had enough
     /// messages of this kind: then nothing is written and the answer is `false`.
+    /// `event`, if any, is recorded with them.
     async fn issue(
         &self,
         code: Option<&NewCode>,
         mail: &NewMail,
         limit: SendLimit,
+        event: Option<&Event>,
     ) -> Result<bool, StoreError>;
     /// Consumes the presented code and applies its effect, in one transaction; of
     /// concurrent redemptions of one code exactly one succeeds. `None` for an unknown,

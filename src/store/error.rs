@@ -4,11 +4,16 @@
 /// names the column instead (`UNIQUE constraint failed: users.email_normalized`).
 const EMAIL_CONSTRAINT: &str = "users_email_normalized_key";
 const EMAIL_COLUMN: &str = "users.email_normalized";
+/// The same for the unique name of a live API key.
+const KEY_NAME_CONSTRAINT: &str = "api_keys_live_name";
+const KEY_NAME_COLUMN: &str = "api_keys.name";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("a user with this email already exists")]
     EmailTaken,
+    #[error("a live API key already has this name")]
+    KeyNameTaken,
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     #[error("database error")]
@@ -27,6 +32,10 @@ pub enum StoreError {
     /// A row that the transaction itself wrote or locked is not there.
     #[error("inconsistent store: {0}")]
     Inconsistent(&'static str),
+    /// A stored value that cannot be read back (a JSON column that is not what
+    /// Sesame writes).
+    #[error("unreadable stored value: {0}")]
+    Corrupt(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -65,6 +74,13 @@ impl From<sqlx::Error> for StoreError {
                         || db.message().contains(EMAIL_COLUMN)) =>
             {
                 Self::EmailTaken
+            }
+            sqlx::Error::Database(db)
+                if db.is_unique_violation()
+                    && (db.constraint() == Some(KEY_NAME_CONSTRAINT)
+                        || db.message().contains(KEY_NAME_COLUMN)) =>
+            {
+                Self::KeyNameTaken
             }
             _ => Self::Database(err),
         }

@@ -1,5 +1,6 @@
 //! Persistence: one trait per concern ([`UserStore`], [`SessionStore`],
-//! [`ThrottleStore`], [`KeyStore`], [`CodeStore`], [`OutboxStore`]), all behind [`Store`]. Every method is a whole
+//! [`ThrottleStore`], [`KeyStore`], [`CodeStore`], [`OutboxStore`], [`AdminStore`],
+//! [`ApiKeyStore`], [`AuditStore`]), all behind [`Store`]. Every method is a whole
 //! operation, atomic inside the store, so races are settled by the database and never
 //! by a read-then-write in the layers above.
 //!
@@ -10,6 +11,9 @@
 //! writing transaction begins and the two statements whose row locks differ. The
 //! backend is chosen once, from the URL scheme, in [`open`].
 
+mod admin;
+mod api_keys;
+mod audit;
 mod codes;
 mod error;
 mod files;
@@ -27,6 +31,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use admin::{AdminNewUser, AdminStore, AdminUser, UserPatch, UserQuery};
+pub use api_keys::{ApiKeyInfo, ApiKeyStore, LAST_USED_PRECISION, NewApiKey};
+pub use audit::{AuditQuery, AuditStore};
 pub use codes::{
     CodeSession, CodeStore, Effect, MAX_CODE_ATTEMPTS, NewCode, Presented, Purpose, Redeemed,
     Redemption, SendLimit,
@@ -44,7 +51,16 @@ pub use users::{Credentials, NewUser, User, UserStore};
 /// Every concern of one database.
 #[async_trait]
 pub trait Store:
-    UserStore + SessionStore + ThrottleStore + KeyStore + CodeStore + OutboxStore + 'static
+    UserStore
+    + SessionStore
+    + ThrottleStore
+    + KeyStore
+    + CodeStore
+    + OutboxStore
+    + AdminStore
+    + ApiKeyStore
+    + AuditStore
+    + 'static
 {
     /// Applies pending migrations; safe to run from several processes at once.
     async fn migrate(&self) -> Result<(), StoreError>;

@@ -51,6 +51,11 @@ impl Engine for PostgresStore {
     const PLAN_COLUMN: &'static str = "QUERY PLAN";
     const PRICE_OUT_SCANS: Option<&'static str> = Some("SET LOCAL enable_seqscan = off");
 
+    fn email_search(text: &str) -> (&'static str, String) {
+        // `LIKE '%text%'` is what the trigram index (`gin_trgm_ops`) answers.
+        (super::sql::SEARCH_LIKE, super::sql::contains_pattern(text))
+    }
+
     fn explain(query: &HotQuery) -> &'static str {
         query.postgres
     }

@@ -34,7 +34,7 @@ pub enum Rotation {
     /// The token, or its session (idle or absolute lifetime), has expired.
     Expired,
     /// The token was already used, outside the grace window: the session is now ended.
-    ReuseDetected,
+    ReuseDetected { session_id: Uuid, user_id: Uuid },
 }
 
 /// A presented refresh token as the store found it, with its session.
@@ -109,7 +109,10 @@ impl Verdict {
             Self::Refuse(Refusal::Expired) | Self::EndSession(EndReason::Expired) => {
                 Rotation::Expired
             }
-            Self::EndSession(_) => Rotation::ReuseDetected,
+            Self::EndSession(_) => Rotation::ReuseDetected {
+                session_id,
+                user_id: user.id,
+            },
             Self::Rotate { expires_at, .. } => Rotation::Rotated {
                 session_id,
                 user,

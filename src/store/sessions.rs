@@ -5,6 +5,8 @@ use secrecy::SecretString;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::audit::Event;
+
 use super::{Rotation, RotationPolicy, StoreError, User};
 
 /// Everything a successful login writes, in one transaction.
@@ -50,6 +52,10 @@ pub enum EndReason {
     PasswordReset,
     Expired,
     ReuseDetected,
+    /// An admin disabled the account.
+    Disabled,
+    /// An admin logged the user out everywhere.
+    AdminLogout,
 }
 
 impl EndReason {
@@ -62,6 +68,8 @@ impl EndReason {
             Self::PasswordReset => "password_reset",
             Self::Expired => "expired",
             Self::ReuseDetected => "reuse_detected",
+            Self::Disabled => "disabled",
+            Self::AdminLogout => "admin_logout",
         }
     }
 }
@@ -81,7 +89,8 @@ pub trait SessionStore: Send + Sync {
     /// Records a successful login: checks that the verified hash is still the user's,
     /// creates the session with its first refresh token, stamps the user's last login,
     /// stores an upgraded hash and clears the login throttle's count, all or nothing.
-    async fn record_login(&self, session: &NewSession) -> Result<(), StoreError>;
+    /// `event` is recorded with it.
+    async fn record_login(&self, session: &NewSession, event: &Event) -> Result<(), StoreError>;
 
     /// Exchanges the refresh token whose digest is `presented` for `next`, atomically:
     /// of any number of concurrent calls with one token, the first rotates it, the
@@ -109,21 +118,24 @@ pub trait SessionStore: Send + Sync {
         now: OffsetDateTime,
         idle_timeout: time::Duration,
     ) -> Result<Vec<SessionInfo>, StoreError>;
-    /// Ends one of the user's active sessions; `false` if there was none such.
+    /// Ends one of the user's active sessions, recording `event`; `false` (and nothing
+    /// recorded) if there was none such.
     async fn end_session(
         &self,
         user_id: Uuid,
         session_id: Uuid,
         now: OffsetDateTime,
         reason: EndReason,
+        event: &Event,
     ) -> Result<bool, StoreError>;
-    /// Ends every active session of the user but `except`.
+    /// Ends every active session of the user but `except`, recording `event`.
     async fn end_sessions(
         &self,
         user_id: Uuid,
         except: Option<Uuid>,
         now: OffsetDateTime,
         reason: EndReason,
+        event: &Event,
     ) -> Result<u64, StoreError>;
     /// Sessions neither ended nor past their absolute lifetime (for `/metrics`).
     async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError>;

@@ -21,8 +21,8 @@ use super::files::{self, Permissions};
 use const_format::concatcp;
 
 use super::sql::{
-    CLAIMED_COLUMNS, Changed, DUE_MAIL, Engine, HotQuery, LOAD_REFRESH, RotationRequest, WriteTx,
-    rotate_in,
+    CLAIMED_COLUMNS, Changed, DUE_MAIL, Engine, HotQuery, LOAD_REFRESH, RotationRequest,
+    SELECT_ADMIN_USERS, WriteTx, rotate_in,
 };
 use super::{Rotation, StoreError};
 
@@ -111,6 +111,13 @@ impl SqliteStore {
     }
 }
 
+/// `admin::PAGE` of the users whose email matches the trigram phrase `$4`.
+pub(crate) const SEARCH_EMAIL: &str = concatcp!(
+    SELECT_ADMIN_USERS,
+    "WHERE u.rowid IN (SELECT rowid FROM users_email_search WHERE users_email_search MATCH $4)
+       AND u.id > $2 ORDER BY u.id LIMIT $3"
+);
+
 #[async_trait]
 impl Engine for SqliteStore {
     type Conn = SqliteConnection;
@@ -127,6 +134,11 @@ impl Engine for SqliteStore {
     const SCRUB_ERASED: Option<&'static str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
     const PLAN_COLUMN: &'static str = "detail";
     const PRICE_OUT_SCANS: Option<&'static str> = None;
+
+    fn email_search(text: &str) -> (&'static str, String) {
+        // A quoted FTS5 phrase: every character literal, matched as a substring.
+        (SEARCH_EMAIL, format!("\"{}\"", text.replace('"', "\"\"")))
+    }
 
     fn explain(query: &HotQuery) -> &'static str {
         query.sqlite
@@ -228,6 +240,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::audit::{Event, EventType};
     use crate::store::{
         NewRefreshToken, NewSession, NewUser, RotationPolicy, SessionStore, Store, UserStore,
     };
@@ -250,21 +263,27 @@ mod tests {
         Store::migrate(&store).await.unwrap();
         let id = Uuid::now_v7();
         store
-            .create_user(&user(id, "ada@example.com"))
+            .create_user(&user(id, "ada@example.com"), &event())
             .await
             .unwrap();
         let same_email = store
-            .create_user(&user(Uuid::now_v7(), "ada@example.com"))
+            .create_user(&user(Uuid::now_v7(), "ada@example.com"), &event())
             .await;
         assert!(
             matches!(same_email, Err(StoreError::EmailTaken)),
             "{same_email:?}"
         );
-        let same_id = store.create_user(&user(id, "bob@example.com")).await;
+        let same_id = store
+            .create_user(&user(id, "bob@example.com"), &event())
+            .await;
         assert!(
             matches!(same_id, Err(StoreError::Database(_))),
             "{same_id:?}"
         );
+    }
+
+    fn event() -> Event {
+        Event::new(EventType::UserRegistered, OffsetDateTime::now_utc())
     }
 
     fn digest(n: u32) -> Vec<u8> {
@@ -288,7 +307,7 @@ mod tests {
         let id = Uuid::now_v7();
         let mut ada = user(id, "ada@example.com");
         ada.created_at = now;
-        store.create_user(&ada).await.unwrap();
+        store.create_user(&ada, &event()).await.unwrap();
         let sessions = 20;
         for n in 0..sessions {
             let session = NewSession {
@@ -305,7 +324,7 @@ mod tests {
                 throttle_key: vec![1],
                 source_key: None,
             };
-            store.record_login(&session).await.unwrap();
+            store.record_login(&session, &event()).await.unwrap();
         }
         let policy = RotationPolicy {
             idle_timeout: time::Duration::days(30),

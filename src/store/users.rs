@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::audit::Event;
 
 /// A user as the rest of the application sees it (no password hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +16,8 @@ pub struct User {
     pub email_verified: bool,
     pub disabled: bool,
     pub created_at: OffsetDateTime,
+    /// Names like `admin`, carried by access tokens as the `roles` claim.
+    pub roles: Vec<String>,
 }
 
 /// What a login needs to decide: the user and the stored hash.
@@ -35,8 +38,9 @@ pub struct NewUser {
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts a user; [`StoreError::EmailTaken`] when the normalized email exists.
-    async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
+    /// Inserts a user, recording `event`; [`StoreError::EmailTaken`] when the
+    /// normalized email exists.
+    async fn create_user(&self, user: &NewUser, event: &Event) -> Result<User, StoreError>;
     /// Inserts many users in one transaction (a bulk import); for each, `false` when
     /// its normalized email already had an account, which is then left as it was.
     async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>, StoreError>;
@@ -53,10 +57,12 @@ pub trait UserStore: Send + Sync {
         new_hash: &SecretString,
         keep_session: Uuid,
         now: OffsetDateTime,
+        event: &Event,
     ) -> Result<(), StoreError>;
     /// Every user's email and password hash, oldest account first: what
     /// `sesame user export` writes and `sesame user import` reads.
     async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError>;
-    /// Deletes the user with its sessions and refresh tokens; `false` if already gone.
-    async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError>;
+    /// Deletes the user with its sessions and refresh tokens, recording `event`;
+    /// `false` (and nothing recorded) if already gone.
+    async fn delete_user(&self, user_id: Uuid, event: &Event) -> Result<bool, StoreError>;
 }

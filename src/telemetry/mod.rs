@@ -43,11 +43,23 @@ pub struct LogGuard {
 /// per request costs the request no system call, and a slow pipe or terminal never
 /// holds a request up. Should the writer fall [`QUEUED_LINES`] lines behind, further lines are
 /// dropped and counted (`sesame_log_lines_dropped_total`) rather than slowing requests.
-pub fn init(format: LogFormat) -> LogGuard {
+/// Where log lines go: the server logs to standard output; a one-shot command to
+/// standard error, so that what it prints (an API key, an export) stays apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogSink {
+    Stdout,
+    Stderr,
+}
+
+pub fn init(format: LogFormat, sink: LogSink) -> LogGuard {
+    let out: Box<dyn std::io::Write + Send> = match sink {
+        LogSink::Stdout => Box::new(std::io::stdout()),
+        LogSink::Stderr => Box::new(std::io::stderr()),
+    };
     let (writer, worker) = NonBlockingBuilder::default()
         .thread_name("sesame-log")
         .buffered_lines_limit(QUEUED_LINES)
-        .finish(BufWriter::with_capacity(WRITE_BUFFER, std::io::stdout()));
+        .finish(BufWriter::with_capacity(WRITE_BUFFER, out));
     let _ = DROPPED_LINES.set(writer.error_counter());
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));

@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::keys::{JwtAlgorithm, SigningKey};
+use crate::store::User;
 
 pub const TOKEN_TYPE: &str = "at+jwt";
 
@@ -27,6 +28,11 @@ pub struct AccessClaims {
     pub jti: Uuid,
     pub sid: Uuid,
     pub email: String,
+    /// The user's roles when the token was issued, for resource servers to authorize
+    /// on. Sesame's own admin endpoints ask the store instead, so a role taken away
+    /// counts at once there.
+    #[serde(default)]
+    pub roles: Vec<String>,
     /// Never set by Sesame; a token that carries one in the future is not valid yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
@@ -93,20 +99,20 @@ impl AccessTokens {
 
     pub fn issue(
         &self,
-        user_id: Uuid,
-        email: &str,
+        user: &User,
         session_id: Uuid,
         now: OffsetDateTime,
     ) -> Result<IssuedAccessToken, TokenError> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
-            sub: user_id,
+            sub: user.id,
             aud: self.audience.clone(),
             exp: (now + self.ttl).unix_timestamp(),
             iat: now.unix_timestamp(),
             jti: Uuid::now_v7(),
             sid: session_id,
-            email: email.to_owned(),
+            email: user.email.clone(),
+            roles: user.roles.clone(),
             nbf: None,
         };
         let mut header = Header::new(self.key.alg.jwt());
@@ -248,10 +254,15 @@ mod properties {
     });
 
     fn valid(issuer: &AccessTokens) -> String {
-        issuer
-            .issue(Uuid::now_v7(), "ada@example.com", Uuid::now_v7(), *NOW)
-            .unwrap()
-            .token
+        let user = User {
+            id: Uuid::now_v7(),
+            email: "ada@example.com".to_owned(),
+            email_verified: true,
+            disabled: false,
+            created_at: *NOW,
+            roles: vec!["admin".to_owned()],
+        };
+        issuer.issue(&user, Uuid::now_v7(), *NOW).unwrap().token
     }
 
     /// Three dot-separated parts, each base64url of any bytes or of JSON-ish text, so

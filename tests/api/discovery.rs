@@ -165,7 +165,7 @@ async fn hs256_needs_a_long_enough_secret() {
 }
 
 /// Every operation of the contract (../shared/API.md, the sections built so far).
-const OPERATIONS: [(&str, &str); 24] = [
+const OPERATIONS: [(&str, &str); 33] = [
     ("post", "/register"),
     ("post", "/login"),
     ("post", "/token"),
@@ -185,6 +185,15 @@ const OPERATIONS: [(&str, &str); 24] = [
     ("post", "/login/code"),
     ("post", "/me/email"),
     ("post", "/me/email/confirm"),
+    ("get", "/admin/users"),
+    ("post", "/admin/users"),
+    ("get", "/admin/users/{id}"),
+    ("patch", "/admin/users/{id}"),
+    ("delete", "/admin/users/{id}"),
+    ("post", "/admin/users/{id}/logout"),
+    ("post", "/admin/users/{id}/password-reset"),
+    ("delete", "/admin/users/{id}/mfa"),
+    ("get", "/admin/audit"),
     ("get", "/.well-known/jwks.json"),
     ("get", "/.well-known/openid-configuration"),
     ("get", "/healthz"),

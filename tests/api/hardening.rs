@@ -437,7 +437,7 @@ fn an_hs256_secret_others_can_read_is_refused() {
         "{}",
         String::from_utf8_lossy(&accepted.stderr)
     );
-    assert!(!String::from_utf8_lossy(&accepted.stdout).contains("guessable"));
+    assert!(!String::from_utf8_lossy(&accepted.stderr).contains("guessable"));
 }
 
 #[test]
@@ -447,7 +447,9 @@ fn a_guessable_hs256_secret_is_warned_about() {
     write_with_mode(&secret, "password".repeat(4).as_bytes(), 0o600);
     let output = export_with_secret(dir.path(), &secret);
     assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).contains("looks guessable"));
+    // One-shot commands log to standard error, where the export's lines are not.
+    assert!(String::from_utf8_lossy(&output.stderr).contains("looks guessable"));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("guessable"));
 }
 
 #[tokio::test]

@@ -7,6 +7,8 @@ mod conformance;
 mod hardening;
 mod helpers;
 
+mod admin;
+mod audit;
 mod bodies;
 mod cluster;
 mod discovery;

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::{ApiError, retry_after_seconds};
+use crate::audit::Actor;
 use crate::auth::{Authenticated, ClientInfo};
 
 /// A request body in JSON (`application/json`) or form (`application/x-www-form-urlencoded`)
@@ -153,25 +154,48 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            // RFC 6750 §3.1: no credentials, no error code in the challenge.
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "This endpoint needs an access token: send `Authorization: Bearer <token>`.",
-            )
-            .challenge("Bearer"));
-        };
-        let Some(token) = bearer_token(value) else {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "The Authorization header must be `Bearer <token>`.",
-            )
-            .challenge("Bearer error=\"invalid_request\""));
-        };
+        let token = presented_token(parts)?;
         Ok(Self(state.auth.authenticate(token).await?))
     }
+}
+
+/// Who calls an admin endpoint: a user with the role `admin` or an API key, checked
+/// against the store on every request. Anything else is refused: 401, or 403
+/// `forbidden` for a user who is no admin.
+pub struct Admin(pub Actor);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = presented_token(parts)?;
+        Ok(Self(state.auth.authenticate_admin(token).await?))
+    }
+}
+
+/// The token of the request's `Authorization: Bearer` header; the RFC 6750 answers
+/// when there is none, or the header is malformed.
+fn presented_token(parts: &Parts) -> Result<&str, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        // RFC 6750 §3.1: no credentials, no error code in the challenge.
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "This endpoint needs an access token: send `Authorization: Bearer <token>`.",
+        )
+        .challenge("Bearer"));
+    };
+    bearer_token(value).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The Authorization header must be `Bearer <token>`.",
+        )
+        .challenge("Bearer error=\"invalid_request\"")
+    })
 }
 
 /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme in any case).
@@ -222,7 +246,7 @@ impl FromRequestParts<AppState> for WithinRateLimit {
 pub struct Client(pub ClientInfo);
 
 /// Long enough for any real browser's user agent; longer ones are cut.
-const MAX_USER_AGENT: usize = 512;
+pub(crate) const MAX_USER_AGENT: usize = 512;
 
 impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;

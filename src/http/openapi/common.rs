@@ -14,7 +14,7 @@ use utoipa::openapi::{OpenApi, Ref, RefOr, Response};
 use crate::http::error::PROBLEM_JSON;
 
 /// Tags whose operations read or write the store (so can find it unavailable).
-const STORE_TAGS: [&str; 4] = ["accounts", "email", "sessions", "tokens"];
+const STORE_TAGS: [&str; 5] = ["accounts", "admin", "email", "sessions", "tokens"];
 
 pub struct CommonResponses;
 
@@ -25,6 +25,7 @@ impl Modify for CommonResponses {
                 &mut item.get,
                 &mut item.post,
                 &mut item.put,
+                &mut item.patch,
                 &mut item.delete,
             ];
             for operation in operations.into_iter().flatten() {

@@ -23,6 +23,7 @@ mod common;
     modifiers(&SecuritySchemes),
     tags(
         (name = "accounts", description = "Sign up, log in, the current user"),
+        (name = "admin", description = "Users, for admins and API keys; the audit trail"),
         (name = "email", description = "Verify an address, reset a password, sign in with a code, change the address"),
         (name = "sessions", description = "Refresh, log out, see and end sessions"),
         (name = "tokens", description = "OAuth2 token endpoint"),

@@ -1,6 +1,7 @@
 //! Handlers, one module per group of endpoints, and the bodies they share.
 
 pub mod accounts;
+pub mod admin;
 pub mod email;
 pub mod me;
 pub mod ops;
@@ -46,6 +47,16 @@ pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::logout_all))
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::end))
+        .routes(routes!(admin::list_users, admin::create_user))
+        .routes(routes!(
+            admin::get_user,
+            admin::update_user,
+            admin::delete_user
+        ))
+        .routes(routes!(admin::logout_user))
+        .routes(routes!(admin::reset_password))
+        .routes(routes!(admin::remove_factors))
+        .routes(routes!(admin::audit))
         .routes(routes!(wellknown::jwks))
         .routes(routes!(wellknown::openid_configuration))
         .routes(routes!(ops::healthz))
@@ -74,7 +85,7 @@ impl From<User> for UserBody {
             email_verified: user.email_verified,
             created_at: user.created_at,
             mfa_enabled: false,
-            roles: Vec::new(),
+            roles: user.roles,
         }
     }
 }

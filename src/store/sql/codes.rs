@@ -7,10 +7,12 @@ use secrecy::ExposeSecret;
 use time::{Duration, OffsetDateTime};
 
 use super::WriteTx;
+use super::audit::insert_event;
 use super::outbox::queue_mail;
 use super::sessions::{INSERT_REFRESH, INSERT_SESSION};
 use super::users::{USER, insert_user, user_from_row};
 use super::{Conn, Engine, Row, write_connection};
+use crate::audit::Event;
 use crate::store::{
     CodeStore, Effect, EndReason, MAX_CODE_ATTEMPTS, NewCode, NewMail, NewUser, Presented,
     Redeemed, Redemption, SendLimit, StoreError, User,
@@ -50,16 +52,20 @@ impl<E: Engine> CodeStore for E {
         user: &NewUser,
         code: &NewCode,
         mail: &NewMail,
+        event: &Event,
     ) -> Result<User, StoreError> {
         let mut tx = WriteTx::begin(self).await?;
         let outcome = async {
             let created = insert_user(&mut *tx, user).await?;
             insert_code(&mut *tx, code).await?;
             queue_mail(&mut *tx, mail, None).await?;
+            insert_event(&mut *tx, event).await?;
             Ok((created, true))
         }
         .await;
-        tx.settle(outcome).await
+        let created = tx.settle(outcome).await?;
+        event.log();
+        Ok(created)
     }
 
     async fn issue(
@@ -67,16 +73,24 @@ impl<E: Engine> CodeStore for E {
         code: Option<&NewCode>,
         mail: &NewMail,
         limit: SendLimit,
+        event: Option<&Event>,
     ) -> Result<bool, StoreError> {
         let mut tx = WriteTx::begin(self).await?;
-        let outcome = issue_in::<E>(&mut tx, code, mail, limit).await;
-        tx.settle(outcome).await
+        let outcome = issue_in::<E>(&mut tx, code, mail, limit, event).await;
+        let issued = tx.settle(outcome).await?;
+        if let Some(event) = event.filter(|_| issued) {
+            event.log();
+        }
+        Ok(issued)
     }
 
     async fn redeem(&self, redemption: &Redemption) -> Result<Option<Redeemed>, StoreError> {
         let mut tx = WriteTx::begin(self).await?;
         let outcome = redeem_in::<E>(&mut tx, redemption).await;
-        tx.settle(outcome).await
+        Ok(tx.settle(outcome).await?.map(|(redeemed, event)| {
+            event.log();
+            redeemed
+        }))
     }
 
     async fn forget_expired_codes(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -93,6 +107,7 @@ async fn issue_in<E: Engine>(
     code: Option<&NewCode>,
     mail: &NewMail,
     limit: SendLimit,
+    event: Option<&Event>,
 ) -> Result<(bool, bool), StoreError> {
     if let Some(key) = mail.recipient_key.as_deref() {
         let since = |ago: Duration| [key.into(), (mail.created_at - ago).into()];
@@ -109,6 +124,9 @@ async fn issue_in<E: Engine>(
         insert_code(tx, code).await?;
     }
     queue_mail(tx, mail, None).await?;
+    if let Some(event) = event {
+        insert_event(tx, event).await?;
+    }
     Ok((true, true))
 }
 
@@ -132,16 +150,18 @@ async fn insert_code<C: Conn + ?Sized>(tx: &mut C, code: &NewCode) -> Result<(),
     Ok(())
 }
 
-/// [`CodeStore::redeem`] inside `tx`: its answer, and whether to commit.
+/// [`CodeStore::redeem`] inside `tx`: its answer with the event it recorded, and
+/// whether to commit.
 async fn redeem_in<E: Engine>(
     tx: &mut E::Conn,
     redemption: &Redemption,
-) -> Result<(Option<Redeemed>, bool), StoreError> {
+) -> Result<(Option<(Redeemed, Event)>, bool), StoreError> {
     let Redemption {
         purpose,
         presented,
         effect,
         now,
+        event,
     } = redemption;
     let (purpose, now) = (purpose.as_str(), *now);
     let consumed = match presented {
@@ -239,9 +259,17 @@ async fn redeem_in<E: Engine>(
     let row = tx.fetch_optional(USER, &[user_id.into()]).await?;
     let row = row.ok_or(StoreError::Inconsistent("a code outlived its user"))?;
     let user = user_from_row(&row)?;
+    let mut event = event.clone().user(user_id);
+    if let Effect::SignIn { session } = effect {
+        event = match session_opened {
+            true => event.session(session.id),
+            false => event.failed().detail("reason", "account_disabled"),
+        };
+    }
+    insert_event(tx, &event).await?;
     let redeemed = Redeemed {
         user,
         session_opened,
     };
-    Ok((Some(redeemed), true))
+    Ok((Some((redeemed, event)), true))
 }

@@ -13,6 +13,9 @@
 //! on every impl; the enum below says the same in one place, and a newcomer reads
 //! `conn.execute(SQL, &[id.into(), now.into()])` as what it is.
 
+mod admin;
+mod api_keys;
+mod audit;
 mod codes;
 mod keys;
 mod outbox;
@@ -22,6 +25,7 @@ mod throttle;
 mod users;
 mod write_tx;
 
+pub(crate) use admin::{SEARCH_LIKE, SELECT_ADMIN_USERS, contains_pattern};
 pub(crate) use outbox::{CLAIMED_COLUMNS, DUE_MAIL};
 pub(crate) use plans::HotQuery;
 pub use plans::QueryPlan;
@@ -48,6 +52,7 @@ pub(crate) enum Arg<'a> {
     Bytes(&'a [u8]),
     OptBytes(Option<&'a [u8]>),
     Int(i32),
+    OptFlag(Option<bool>),
 }
 
 impl From<Uuid> for Arg<'_> {
@@ -92,6 +97,12 @@ impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
     }
 }
 
+impl From<Option<bool>> for Arg<'_> {
+    fn from(value: Option<bool>) -> Self {
+        Self::OptFlag(value)
+    }
+}
+
 impl From<i32> for Arg<'_> {
     fn from(value: i32) -> Self {
         Self::Int(value)
@@ -101,6 +112,7 @@ impl From<i32> for Arg<'_> {
 /// A result row, read by column name.
 pub(crate) trait Row: Send {
     fn uuid(&self, column: &str) -> Result<Uuid, StoreError>;
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError>;
     fn time(&self, column: &str) -> Result<OffsetDateTime, StoreError>;
     fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError>;
     fn text(&self, column: &str) -> Result<String, StoreError>;
@@ -157,6 +169,7 @@ where
     Vec<u8>: Encodes<DB>,
     Option<Vec<u8>>: Encodes<DB>,
     i32: Encodes<DB>,
+    Option<bool>: Encodes<DB>,
 {
     args.iter().fold(sqlx::query(sql), |query, arg| match *arg {
         Arg::Uuid(v) => query.bind(v),
@@ -169,6 +182,7 @@ where
         Arg::Bytes(v) => query.bind(v.to_vec()),
         Arg::OptBytes(v) => query.bind(v.map(<[u8]>::to_vec)),
         Arg::Int(v) => query.bind(v),
+        Arg::OptFlag(v) => query.bind(v),
     })
 }
 
@@ -188,6 +202,7 @@ where
     Vec<u8>: Encodes<C::Database>,
     Option<Vec<u8>>: Encodes<C::Database>,
     i32: Encodes<C::Database>,
+    Option<bool>: Encodes<C::Database>,
 {
     type Row = <C::Database as Database>::Row;
 
@@ -226,6 +241,9 @@ where
     Vec<u8>: Decodes<R::Database>,
 {
     fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError> {
         Ok(self.try_get(column)?)
     }
     fn time(&self, column: &str) -> Result<OffsetDateTime, StoreError> {
@@ -282,6 +300,11 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// A statement that makes full scans the planner's last resort for the rest of
     /// the transaction, where the planner prefers them on small tables.
     const PRICE_OUT_SCANS: Option<&'static str>;
+
+    /// The statement and its `$4` that find a page of users whose normalized email
+    /// contains `text` (three characters or more) through the engine's trigram index;
+    /// the other parameters are those of `admin::PAGE`.
+    fn email_search(text: &str) -> (&'static str, String);
 
     /// The `EXPLAIN` of a hot query in this engine's dialect.
     fn explain(query: &HotQuery) -> &'static str;

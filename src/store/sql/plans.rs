@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::outbox::{CLAIMED_COLUMNS, DUE_MAIL};
 use super::{Arg, Conn, Engine, Row, connection};
-use super::{LOAD_REFRESH, codes, outbox, sessions, throttle, users};
+use super::{LOAD_REFRESH, admin, api_keys, audit, codes, outbox, sessions, throttle, users};
 use crate::store::StoreError;
+use crate::store::sqlite::SEARCH_EMAIL;
 
 /// One query's plan, a line per step.
 #[derive(Debug, Clone)]
@@ -87,6 +88,22 @@ const HOT: &[HotQuery] = hot! {
     "cleanup: expired codes": codes::FORGET_EXPIRED => || vec![at()];
     "cleanup: old failure counts": throttle::FORGET => || vec![at()];
     "cleanup: old known sources": throttle::FORGET_SOURCES => || vec![at()];
+    "admin: a page of users": admin::PAGE => || vec![at(), id(), 50.into()];
+    "admin: a user by id": admin::BY_ID => || vec![at(), id()];
+    "admin: an API key by digest": api_keys::LIVE => || vec![digest()];
+    "audit: a user's events": audit::BY_USER => || vec![Some(Uuid::nil()).into(), "".into(), at(), at(), id(), 50.into()];
+    "audit: events of a type": audit::BY_TYPE => || vec![None::<Uuid>.into(), "login.failed".into(), at(), at(), id(), 50.into()];
+    "audit: every event": audit::ALL => || vec![None::<Uuid>.into(), "".into(), at(), at(), id(), 50.into()];
+    "cleanup: expired audit events": audit::EXPIRE => || vec![at(), 1_000.into()];
+};
+
+/// Email search: its text and its `$4` differ between the engines (an FTS5 phrase on
+/// SQLite, a `LIKE` pattern on PostgreSQL), each served by its own trigram index.
+const SEARCH: HotQuery = HotQuery {
+    name: "admin: search users by part of the email",
+    sqlite: concatcp!("EXPLAIN QUERY PLAN ", SEARCH_EMAIL),
+    postgres: concatcp!("EXPLAIN ", admin::SEARCH_LIKE),
+    args: Vec::new,
 };
 
 /// The plan of every hot query. With `price_out_scans`, an engine that would pick a
@@ -101,9 +118,15 @@ pub(crate) async fn hot_query_plans<E: Engine>(
     if price_out_scans && let Some(setting) = E::PRICE_OUT_SCANS {
         tx.execute(setting, &[]).await?;
     }
-    let mut plans = Vec::with_capacity(HOT.len());
-    for query in HOT {
-        let rows = tx.fetch_all(E::explain(query), &(query.args)()).await?;
+    let mut plans = Vec::with_capacity(HOT.len() + 1);
+    let (_, needle) = E::email_search("ada");
+    let search_args = vec![at(), id(), 50.into(), needle.as_str().into()];
+    let queries = HOT
+        .iter()
+        .map(|query| (query, (query.args)()))
+        .chain([(&SEARCH, search_args)]);
+    for (query, args) in queries {
+        let rows = tx.fetch_all(E::explain(query), &args).await?;
         let steps = rows
             .iter()
             .map(|row| row.text(E::PLAN_COLUMN))

@@ -8,8 +8,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::WriteTx;
+use super::audit::insert_event;
 use super::users::user_from_row;
-use super::{Conn, Engine, Row, connection, write_connection};
+use super::{Conn, Engine, Row, connection};
+use crate::audit::Event;
 use crate::store::rotation::{RefreshState, Verdict};
 use crate::store::{
     EndReason, NewRefreshToken, NewSession, Rotation, RotationPolicy, SessionInfo, SessionStore,
@@ -20,7 +22,7 @@ use crate::store::{
 pub(crate) const LOAD_REFRESH: &str =
     "SELECT t.session_id, t.used_at, t.expires_at AS token_expires_at,
         s.ended_at, s.expires_at AS session_expires_at, s.last_used_at,
-        u.id, u.email, u.email_verified, u.disabled, u.created_at
+        u.id, u.email, u.email_verified, u.disabled, u.created_at, u.roles
      FROM refresh_tokens t
      JOIN sessions s ON s.id = t.session_id
      JOIN users u ON u.id = s.user_id
@@ -49,7 +51,7 @@ pub(super) const CHILD_EXPIRY: &str =
 pub(super) const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1";
 pub(super) const END: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1";
 pub(super) const SESSION_USER: &str =
-    "SELECT u.id, u.email, u.email_verified, u.disabled, u.created_at, s.expires_at
+    "SELECT u.id, u.email, u.email_verified, u.disabled, u.created_at, u.roles, s.expires_at
      FROM sessions s JOIN users u ON u.id = s.user_id
      WHERE s.id = $1 AND s.user_id = $2 AND s.ended_at IS NULL";
 pub(super) const LIST: &str =
@@ -155,7 +157,7 @@ pub(crate) async fn rotate_in<E: Engine + ?Sized>(
 
 #[async_trait]
 impl<E: Engine> SessionStore for E {
-    async fn record_login(&self, session: &NewSession) -> Result<(), StoreError> {
+    async fn record_login(&self, session: &NewSession, event: &Event) -> Result<(), StoreError> {
         let mut tx = WriteTx::begin(self).await?;
         let outcome = async {
             let (user_id, now) = (session.user_id, session.created_at);
@@ -202,10 +204,13 @@ impl<E: Engine> SessionStore for E {
                 tx.execute(REMEMBER_SOURCE, &[source.into(), now.into()])
                     .await?;
             }
+            insert_event(&mut *tx, event).await?;
             Ok(((), true))
         }
         .await;
-        tx.settle(outcome).await
+        tx.settle(outcome).await?;
+        event.log();
+        Ok(())
     }
 
     async fn rotate_refresh_token(
@@ -271,6 +276,7 @@ impl<E: Engine> SessionStore for E {
         session_id: Uuid,
         now: OffsetDateTime,
         reason: EndReason,
+        event: &Event,
     ) -> Result<bool, StoreError> {
         let args = [
             session_id.into(),
@@ -278,11 +284,20 @@ impl<E: Engine> SessionStore for E {
             now.into(),
             reason.as_str().into(),
         ];
-        Ok(write_connection(self)
-            .await?
-            .execute(END_ONE, &args)
-            .await?
-            == 1)
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            if tx.execute(END_ONE, &args).await? == 0 {
+                return Ok((false, false));
+            }
+            insert_event(&mut *tx, event).await?;
+            Ok((true, true))
+        }
+        .await;
+        let ended = tx.settle(outcome).await?;
+        if ended {
+            event.log();
+        }
+        Ok(ended)
     }
 
     async fn end_sessions(
@@ -291,6 +306,7 @@ impl<E: Engine> SessionStore for E {
         except: Option<Uuid>,
         now: OffsetDateTime,
         reason: EndReason,
+        event: &Event,
     ) -> Result<u64, StoreError> {
         let args = [
             user_id.into(),
@@ -298,7 +314,16 @@ impl<E: Engine> SessionStore for E {
             now.into(),
             reason.as_str().into(),
         ];
-        write_connection(self).await?.execute(END_ALL, &args).await
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            let ended = tx.execute(END_ALL, &args).await?;
+            insert_event(&mut *tx, event).await?;
+            Ok((ended, true))
+        }
+        .await;
+        let ended = tx.settle(outcome).await?;
+        event.log();
+        Ok(ended)
     }
 
     async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError> {

@@ -6,7 +6,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::WriteTx;
-use super::{Arg, Conn, Engine, Row, connection, write_connection};
+use super::audit::insert_event;
+use super::{Arg, Conn, Engine, Row, connection};
+use crate::audit::Event;
 use crate::store::{Credentials, EndReason, NewUser, StoreError, User, UserStore};
 
 const INSERT: &str =
@@ -16,10 +18,10 @@ const INSERT_UNLESS_TAKEN: &str =
     "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (email_normalized) DO NOTHING";
 pub(super) const CREDENTIALS_BY_EMAIL: &str =
-    "SELECT id, email, email_verified, disabled, created_at, password_hash
+    "SELECT id, email, email_verified, disabled, created_at, roles, password_hash
      FROM users WHERE email_normalized = $1";
 pub(super) const USER: &str =
-    "SELECT id, email, email_verified, disabled, created_at FROM users WHERE id = $1";
+    "SELECT id, email, email_verified, disabled, created_at, roles FROM users WHERE id = $1";
 pub(super) const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
 pub(super) const SET_PASSWORD: &str =
     "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
@@ -29,7 +31,8 @@ const EXPORT: &str = "SELECT email, password_hash FROM users ORDER BY created_at
 // Sessions and refresh tokens go with the user (ON DELETE CASCADE).
 pub(super) const DELETE: &str = "DELETE FROM users WHERE id = $1";
 
-/// A user from a row with the columns `id, email, email_verified, disabled, created_at`.
+/// A user from a row with the columns `id, email, email_verified, disabled, created_at,
+/// roles`.
 pub(super) fn user_from_row(row: &impl Row) -> Result<User, StoreError> {
     Ok(User {
         id: row.uuid("id")?,
@@ -37,7 +40,17 @@ pub(super) fn user_from_row(row: &impl Row) -> Result<User, StoreError> {
         email_verified: row.flag("email_verified")?,
         disabled: row.flag("disabled")?,
         created_at: row.time("created_at")?,
+        roles: roles_from_json(&row.text("roles")?)?,
     })
+}
+
+/// The `roles` column: a JSON array of names, written only by [`roles_json`].
+pub(super) fn roles_from_json(text: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("roles: {e}")))
+}
+
+pub(super) fn roles_json(roles: &[String]) -> String {
+    serde_json::Value::from(roles).to_string()
 }
 
 /// The parameters of [`INSERT`] and [`INSERT_UNLESS_TAKEN`].
@@ -63,13 +76,23 @@ pub(super) async fn insert_user<C: Conn + ?Sized>(
         email_verified: false,
         disabled: false,
         created_at: user.created_at,
+        roles: Vec::new(),
     })
 }
 
 #[async_trait]
 impl<E: Engine> UserStore for E {
-    async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
-        insert_user(&mut *write_connection(self).await?, user).await
+    async fn create_user(&self, user: &NewUser, event: &Event) -> Result<User, StoreError> {
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            let created = insert_user(&mut *tx, user).await?;
+            insert_event(&mut *tx, event).await?;
+            Ok((created, true))
+        }
+        .await;
+        let created = tx.settle(outcome).await?;
+        event.log();
+        Ok(created)
     }
 
     async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>, StoreError> {
@@ -125,6 +148,7 @@ impl<E: Engine> UserStore for E {
         new_hash: &SecretString,
         keep_session: Uuid,
         now: OffsetDateTime,
+        event: &Event,
     ) -> Result<(), StoreError> {
         let mut tx = WriteTx::begin(self).await?;
         let outcome = async {
@@ -142,10 +166,13 @@ impl<E: Engine> UserStore for E {
                 ],
             )
             .await?;
+            insert_event(&mut *tx, event).await?;
             Ok(((), true))
         }
         .await;
-        tx.settle(outcome).await
+        tx.settle(outcome).await?;
+        event.log();
+        Ok(())
     }
 
     async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError> {
@@ -158,11 +185,20 @@ impl<E: Engine> UserStore for E {
             .collect()
     }
 
-    async fn delete_user(&self, user_id: Uuid) -> Result<bool, StoreError> {
-        let deleted = write_connection(self)
-            .await?
-            .execute(DELETE, &[user_id.into()])
-            .await?;
-        Ok(deleted == 1)
+    async fn delete_user(&self, user_id: Uuid, event: &Event) -> Result<bool, StoreError> {
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            if tx.execute(DELETE, &[user_id.into()]).await? == 0 {
+                return Ok((false, false));
+            }
+            insert_event(&mut *tx, event).await?;
+            Ok((true, true))
+        }
+        .await;
+        let deleted = tx.settle(outcome).await?;
+        if deleted {
+            event.log();
+        }
+        Ok(deleted)
     }
 }

@@ -1,4 +1,6 @@
-//! The command line: `serve`, `migrate`, `user create`, `user import`.
+//! The command line: `serve`, `migrate`, `user …`, `key …`, `hash calibrate`.
+
+mod admin;
 
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
@@ -41,6 +43,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// API keys for services that call the admin API.
+    #[command(subcommand)]
+    Key(admin::KeyCommand),
     /// Password hashing.
     #[command(subcommand)]
     Hash(HashCommand),
@@ -81,6 +86,8 @@ pub enum UserCommand {
         #[command(flatten)]
         settings: Overrides,
     },
+    #[command(flatten)]
+    Admin(admin::UserAdminCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -127,6 +134,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let auth = offline_auth(settings).await?;
             import(&auth, &file).await?;
         }
+        Command::User(UserCommand::Admin(command)) => admin::user(command).await?,
+        Command::Key(command) => admin::key(command).await?,
     }
     Ok(())
 }
@@ -155,7 +164,7 @@ fn calibrate(target_ms: u64) -> anyhow::Result<()> {
 }
 
 /// The use cases for commands that run without serving.
-async fn offline_auth(flags: Overrides) -> anyhow::Result<Auth> {
+pub(crate) async fn offline_auth(flags: Overrides) -> anyhow::Result<Auth> {
     let settings = Settings::resolve(flags)?;
     let issuer = settings
         .issuer

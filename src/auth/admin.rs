@@ -1,0 +1,398 @@
+//! The admin use cases: who may call them ([`Auth::authenticate_admin`]), users, API
+//! keys and the audit trail. Every change names its [`Actor`] on the events it records.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{Auth, Error, normalize_email};
+use crate::audit::{Actor, Event, EventType};
+use crate::password::{ImportedHash, validate_new};
+use crate::store::{
+    AdminNewUser, AdminUser, ApiKeyInfo, AuditQuery, EndReason, NewApiKey, NewUser, Purpose,
+    UserPatch, UserQuery,
+};
+use crate::tokens::{API_KEY_PREFIX, TokenError, api_key_digest, generate_api_key};
+
+/// The role that opens the admin API.
+pub const ADMIN_ROLE: &str = "admin";
+/// The largest `metadata` object, serialized.
+pub const MAX_METADATA_BYTES: usize = 4096;
+const MAX_ROLES: usize = 32;
+const MAX_ROLE_LENGTH: usize = 64;
+const MAX_KEY_NAME: usize = 64;
+
+/// The stored hash of an account that has no password yet (created by an admin with
+/// none): no password verifies against it, since it is no hash at all.
+pub const NO_PASSWORD: &str = "!";
+
+/// How an admin creates a user.
+#[derive(Debug, Default)]
+pub struct NewAccount {
+    pub email: String,
+    pub password: Option<SecretString>,
+    /// A bcrypt or Argon2 PHC hash, kept as it is and upgraded at the first login.
+    pub password_hash: Option<SecretString>,
+    pub email_verified: bool,
+    pub roles: Vec<String>,
+}
+
+/// What an admin changes; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub disabled: Option<bool>,
+    pub roles: Option<Vec<String>>,
+    pub metadata: Option<Map<String, Value>>,
+}
+
+impl Auth {
+    /// The caller of an admin endpoint: an API key (`ssk_…`) that is live now, or an
+    /// access token whose session is live and whose user has the role `admin` now.
+    /// Both are checked against the store on every call, never from a cache, so a
+    /// revoked key, a disabled admin or a role taken away stop working at once on
+    /// every instance.
+    pub async fn authenticate_admin(&self, token: &str) -> Result<Actor, Error> {
+        let now = self.clock.now();
+        if token.starts_with(API_KEY_PREFIX) {
+            let digest = api_key_digest(token);
+            return match self.store.use_api_key(&digest, now).await? {
+                Some(id) => Ok(Actor::Key(id)),
+                None => Err(Error::InvalidToken(TokenError::Invalid)),
+            };
+        }
+        let claims = self.verified_claims(token, now)?;
+        let user = self
+            .store
+            .active_session_user(claims.sid, claims.sub, now)
+            .await?
+            .ok_or(Error::InvalidToken(TokenError::Invalid))?;
+        if !user.roles.iter().any(|role| role == ADMIN_ROLE) {
+            return Err(Error::Forbidden);
+        }
+        Ok(Actor::Admin(user.id))
+    }
+
+    /// A page of users in creation order after `after`, whose email contains `search`
+    /// (case-insensitively) if given.
+    pub async fn list_users(
+        &self,
+        search: Option<&str>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AdminUser>, Error> {
+        let query = UserQuery {
+            email_contains: search.map(str::to_lowercase),
+            after,
+            limit,
+            now: self.clock.now(),
+        };
+        Ok(self.store.list_users(&query).await?)
+    }
+
+    pub async fn admin_user(&self, user_id: Uuid) -> Result<AdminUser, Error> {
+        let now = self.clock.now();
+        self.store
+            .admin_user(user_id, now)
+            .await?
+            .ok_or(Error::UserNotFound)
+    }
+
+    /// The user with this email, for the command line.
+    pub async fn admin_user_by_email(&self, email: &str) -> Result<AdminUser, Error> {
+        let (_, normalized) = normalize_email(email).map_err(|_| Error::UserNotFound)?;
+        let now = self.clock.now();
+        self.store
+            .admin_user_by_email(&normalized, now)
+            .await?
+            .ok_or(Error::UserNotFound)
+    }
+
+    /// Creates a user with a password, an imported hash, or neither: then the user is
+    /// invited by a password-reset mail.
+    pub async fn admin_create_user(
+        &self,
+        by: Actor,
+        account: NewAccount,
+    ) -> Result<AdminUser, Error> {
+        let (email, email_normalized) = normalize_email(&account.email)?;
+        let roles = valid_roles(account.roles)?;
+        let (password_hash, invite) = match (account.password, account.password_hash) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    "password_hash",
+                    "Give a password or a password_hash, not both.",
+                ));
+            }
+            (Some(password), None) => {
+                let password = validate_new(&password, &email)?;
+                (self.hasher.hash(password, None).await?, false)
+            }
+            (None, Some(hash)) => {
+                let hash = ImportedHash::parse(hash.expose_secret()).map_err(|reason| {
+                    Error::invalid("password_hash", format!("Not an accepted hash: {reason}."))
+                })?;
+                (hash.into_secret(), false)
+            }
+            (None, None) => (SecretString::from(NO_PASSWORD), true),
+        };
+        let user = NewUser {
+            id: Uuid::now_v7(),
+            email,
+            email_normalized,
+            password_hash,
+            created_at: self.clock.now(),
+        };
+        let event = Event::new(EventType::UserRegistered, user.created_at)
+            .by(by)
+            .user(user.id)
+            .detail("invited", invite);
+        let new = AdminNewUser {
+            user,
+            email_verified: account.email_verified,
+            roles,
+        };
+        self.store.admin_create_user(&new, &event).await?;
+        let created = self.admin_user(new.user.id).await?;
+        if invite {
+            let purpose = Purpose::ResetPassword;
+            self.send_code_by(&created.user, purpose, None, by).await?;
+        }
+        Ok(created)
+    }
+
+    /// Applies `changes`. A new email is unverified unless `email_verified` says
+    /// otherwise, and the codes sent to the old one die; disabling ends every session
+    /// at once, and the user's access tokens are refused from then on.
+    pub async fn update_user(
+        &self,
+        by: Actor,
+        user_id: Uuid,
+        changes: Changes,
+    ) -> Result<AdminUser, Error> {
+        let now = self.clock.now();
+        let mut fields = Vec::new();
+        let email = match changes.email {
+            Some(email) => {
+                fields.push("email");
+                Some(normalize_email(&email)?)
+            }
+            None => None,
+        };
+        let email_verified = match (&email, changes.email_verified) {
+            (Some(_), None) => Some(false),
+            (_, verified) => verified,
+        };
+        let roles = changes.roles.map(valid_roles).transpose()?;
+        if let Some(metadata) = &changes.metadata {
+            let size = Value::Object(metadata.clone()).to_string().len();
+            if size > MAX_METADATA_BYTES {
+                return Err(Error::invalid(
+                    "metadata",
+                    format!("The metadata is {size} bytes; at most {MAX_METADATA_BYTES} are kept."),
+                ));
+            }
+        }
+        for (name, set) in [
+            ("email_verified", changes.email_verified.is_some()),
+            ("disabled", changes.disabled.is_some()),
+            ("roles", roles.is_some()),
+            ("metadata", changes.metadata.is_some()),
+        ] {
+            if set {
+                fields.push(name);
+            }
+        }
+        let event = |kind| Event::new(kind, now).by(by).user(user_id);
+        let mut events = vec![event(EventType::UserUpdated).detail("fields", fields)];
+        if email.is_some() {
+            events.push(event(EventType::EmailChanged));
+        }
+        if changes.disabled == Some(true) {
+            events.push(event(EventType::UserDisabled));
+        }
+        let patch = UserPatch {
+            email,
+            email_verified,
+            disabled: changes.disabled,
+            roles,
+            metadata: changes.metadata,
+        };
+        if !self
+            .store
+            .update_user(user_id, &patch, now, &events)
+            .await?
+        {
+            return Err(Error::UserNotFound);
+        }
+        self.cache.forget_sessions();
+        self.admin_user(user_id).await
+    }
+
+    pub async fn admin_delete_user(&self, by: Actor, user_id: Uuid) -> Result<(), Error> {
+        let event = Event::new(EventType::UserDeleted, self.clock.now())
+            .by(by)
+            .user(user_id);
+        if !self.store.delete_user(user_id, &event).await? {
+            return Err(Error::UserNotFound);
+        }
+        self.cache.forget_sessions();
+        Ok(())
+    }
+
+    /// Ends every session of the user.
+    pub async fn admin_logout(&self, by: Actor, user_id: Uuid) -> Result<(), Error> {
+        self.admin_user(user_id).await?;
+        let (now, reason) = (self.clock.now(), EndReason::AdminLogout);
+        let event = Event::new(EventType::SessionEnded, now)
+            .by(by)
+            .user(user_id)
+            .detail("reason", reason.as_str());
+        self.store
+            .end_sessions(user_id, None, now, reason, &event)
+            .await?;
+        self.cache.forget_sessions();
+        Ok(())
+    }
+
+    /// Mails the user a password-reset code (within the per-recipient send limit).
+    pub async fn admin_password_reset(&self, by: Actor, user_id: Uuid) -> Result<(), Error> {
+        let user = self.admin_user(user_id).await?.user;
+        self.send_code_by(&user, Purpose::ResetPassword, None, by)
+            .await
+    }
+
+    /// Removes every second factor of the user. Until second factors exist (issue 16)
+    /// there is none to remove; the request is still checked and recorded.
+    pub async fn remove_factors(&self, by: Actor, user_id: Uuid) -> Result<(), Error> {
+        self.admin_user(user_id).await?;
+        let event = Event::new(EventType::MfaRemoved, self.clock.now())
+            .by(by)
+            .user(user_id)
+            .detail("removed", 0);
+        Ok(self.store.record_event(&event).await?)
+    }
+
+    pub async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<Event>, Error> {
+        Ok(self.store.audit_events(query).await?)
+    }
+
+    /// Creates an API key named `name`: the key, to be shown once.
+    pub async fn create_api_key(&self, name: &str) -> Result<SecretString, Error> {
+        let name = valid_key_name(name)?;
+        let (key, digest) = generate_api_key().map_err(Error::internal)?;
+        let new = NewApiKey {
+            id: Uuid::now_v7(),
+            name,
+            digest,
+            created_at: self.clock.now(),
+        };
+        let event = Event::new(EventType::KeyCreated, new.created_at)
+            .by(Actor::System)
+            .detail("key_id", new.id.to_string())
+            .detail("name", new.name.as_str());
+        self.store.create_api_key(&new, &event).await?;
+        Ok(key)
+    }
+
+    pub async fn api_keys(&self) -> Result<Vec<ApiKeyInfo>, Error> {
+        Ok(self.store.api_keys().await?)
+    }
+
+    /// Revokes the live key named `name`; it stops working at once on every instance.
+    pub async fn revoke_api_key(&self, name: &str) -> Result<(), Error> {
+        let event = Event::new(EventType::KeyRevoked, self.clock.now())
+            .by(Actor::System)
+            .detail("name", name);
+        match self
+            .store
+            .revoke_api_key(name, self.clock.now(), event)
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => Err(Error::KeyNotFound),
+        }
+    }
+
+    /// The user behind `email` with `role` added or taken away (the command line).
+    pub async fn set_role(&self, email: &str, role: &str, granted: bool) -> Result<(), Error> {
+        let user = self.admin_user_by_email(email).await?.user;
+        let mut roles = user.roles;
+        roles.retain(|held| held != role);
+        if granted {
+            roles.push(role.to_owned());
+        }
+        let changes = Changes {
+            roles: Some(roles),
+            ..Changes::default()
+        };
+        self.update_user(Actor::System, user.id, changes).await?;
+        Ok(())
+    }
+}
+
+/// Role names: 1 to 64 of `a-z 0-9 _ - . :`, at most 32, each once.
+fn valid_roles(roles: Vec<String>) -> Result<Vec<String>, Error> {
+    if roles.len() > MAX_ROLES {
+        return Err(Error::invalid(
+            "roles",
+            format!("A user has at most {MAX_ROLES} roles."),
+        ));
+    }
+    let mut valid: Vec<String> = Vec::with_capacity(roles.len());
+    for role in roles {
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.:".contains(c);
+        if role.is_empty() || role.len() > MAX_ROLE_LENGTH || !role.chars().all(allowed) {
+            return Err(Error::invalid(
+                "roles",
+                format!(
+                    "A role is 1 to {MAX_ROLE_LENGTH} characters of a-z, 0-9, `_`, `-`, `.` and `:`."
+                ),
+            ));
+        }
+        if !valid.contains(&role) {
+            valid.push(role);
+        }
+    }
+    Ok(valid)
+}
+
+fn valid_key_name(name: &str) -> Result<String, Error> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
+    if name.is_empty() || name.len() > MAX_KEY_NAME || !name.chars().all(allowed) {
+        return Err(Error::invalid(
+            "name",
+            format!(
+                "A key name is 1 to {MAX_KEY_NAME} characters of A-Z, a-z, 0-9, `_`, `-` and `.`."
+            ),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_plain_names_kept_once() {
+        let roles = |names: &[&str]| valid_roles(names.iter().map(|n| (*n).to_owned()).collect());
+        assert_eq!(
+            roles(&["admin", "admin", "billing:read"]).unwrap(),
+            ["admin", "billing:read"]
+        );
+        for bad in ["", "Admin", "a b", "x\"y", &"r".repeat(65)] {
+            assert!(roles(&[bad]).is_err(), "{bad:?} was accepted");
+        }
+        assert!(roles(&["r"; 33]).is_err());
+    }
+
+    #[test]
+    fn key_names_are_plain() {
+        assert!(valid_key_name("billing-service_2").is_ok());
+        for bad in ["", "a b", "ключ", &"k".repeat(65)] {
+            assert!(valid_key_name(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

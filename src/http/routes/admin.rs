@@ -1,0 +1,434 @@
+//! The admin API: `/admin/users…` and `/admin/audit`. Every handler takes an
+//! [`Admin`], so none runs for anyone but an admin user or a live API key.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{UserBody, no_store};
+use crate::audit::{Event, EventType};
+use crate::auth::{self, Changes, NewAccount};
+use crate::http::AppState;
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{Admin, Body};
+use crate::store::{AdminUser, AuditQuery};
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+/// A user as admins see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUserBody {
+    #[serde(flatten)]
+    pub user: UserBody,
+    pub disabled: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_login_at: Option<OffsetDateTime>,
+    /// Sessions neither ended nor past their absolute lifetime.
+    pub sessions: i64,
+    /// Set by admins only; at most 4 KiB.
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+}
+
+impl From<AdminUser> for AdminUserBody {
+    fn from(user: AdminUser) -> Self {
+        Self {
+            disabled: user.user.disabled,
+            user: UserBody::from(user.user),
+            last_login_at: user.last_login_at,
+            sessions: user.sessions,
+            metadata: user.metadata,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPage {
+    pub users: Vec<AdminUserBody>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// A query string that cannot be used: 422 `invalid_query`.
+fn invalid_query(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", detail)
+}
+
+/// The query string as `T`, or 422 `invalid_query` saying what is wrong with it.
+fn query<T>(
+    parsed: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    parsed
+        .map(|Query(query)| query)
+        .map_err(|rejection| invalid_query(rejection.body_text()))
+}
+
+fn limit(asked: Option<u32>) -> Result<u32, ApiError> {
+    match asked.unwrap_or(DEFAULT_LIMIT) {
+        limit @ 1..=MAX_LIMIT => Ok(limit),
+        _ => Err(invalid_query(format!("limit must be 1 to {MAX_LIMIT}."))),
+    }
+}
+
+fn cursor(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+    cursor
+        .map(|c| Uuid::parse_str(c).map_err(|_| invalid_query("cursor is not one this API gave.")))
+        .transpose()
+}
+
+/// A user id from the path; one that is no UUID names no user.
+fn user_id(
+    id: Result<Path<Uuid>, axum::extract::rejection::PathRejection>,
+) -> Result<Uuid, ApiError> {
+    id.map(|Path(id)| id)
+        .map_err(|_| ApiError::from(auth::Error::UserNotFound))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UserListQuery {
+    /// Part of the email, any case.
+    pub q: Option<String>,
+    /// 1 to 200; 50 by default.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List users, oldest first, or search them by part of their email. Pages are stable
+/// under inserts and deletes: each user appears once across them.
+#[utoipa::path(get, path = "/admin/users", tag = "admin", security(("bearer" = [])),
+    params(UserListQuery),
+    responses(
+        (status = 200, description = "A page of users", body = UserPage),
+        (status = 403, description = "forbidden: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_query: a limit out of range, an unknown cursor or parameter", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    _: Admin,
+    params: Result<Query<UserListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(params)?;
+    let limit = limit(params.limit)?;
+    let after = cursor(params.cursor.as_deref())?;
+    let search = params.q.as_deref().filter(|q| !q.is_empty());
+    let users = state.auth.list_users(search, after, limit).await?;
+    let next_cursor = (users.len() == limit as usize)
+        .then(|| users.last().map(|u| u.user.id.to_string()))
+        .flatten();
+    let users = users.into_iter().map(AdminUserBody::from).collect();
+    Ok(no_store(UserPage { users, next_cursor }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    /// The user's password; or give `password_hash`, or neither: then the user gets a
+    /// password-reset mail as an invitation.
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<SecretString>,
+    /// A bcrypt (`$2a$`, `$2b$`, `$2y$`) or Argon2 PHC hash, upgraded at the next login.
+    #[schema(value_type = Option<String>)]
+    pub password_hash: Option<SecretString>,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/admin/users", tag = "admin", security(("bearer" = [])),
+    request_body(content((CreateUser = "application/json"))),
+    responses(
+        (status = 201, description = "Created", body = AdminUserBody),
+        (status = 403, description = "forbidden: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_email, weak_password, password_too_long, invalid_field (a role, a hash)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    Admin(by): Admin,
+    Body(body): Body<CreateUser>,
+) -> Result<Response, ApiError> {
+    let account = NewAccount {
+        email: body.email,
+        password: body.password,
+        password_hash: body.password_hash,
+        email_verified: body.email_verified,
+        roles: body.roles,
+    };
+    let created = state.auth.admin_create_user(by, account).await?;
+    let location = format!("/admin/users/{}", created.user.id);
+    let mut response = no_store(AdminUserBody::from(created));
+    *response.status_mut() = StatusCode::CREATED;
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// One user.
+#[utoipa::path(get, path = "/admin/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 200, description = "The user", body = AdminUserBody),
+        (status = 403, description = "forbidden: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "user_not_found", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    _: Admin,
+    id: Result<Path<Uuid>, axum::extract::rejection::PathRejection>,
+) -> Result<Response, ApiError> {
+    let user = state.auth.admin_user(user_id(id)?).await?;
+    Ok(no_store(AdminUserBody::from(user)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    /// A new address is unverified unless `email_verified` is given with it.
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    /// `true` ends every session at once.
+    pub disabled: Option<bool>,
+    /// Replaces the roles.
+    pub roles: Option<Vec<String>>,
+    /// Replaces the metadata: a JSON object of at most 4 KiB.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// Change a user. Disabling ends every session and refuses the user's access tokens
+/// at once.
+#[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user id")),
+    request_body(content((UpdateUser = "application/json"))),
+    responses(
+        (status = 200, description = "The user as changed", body = AdminUserBody),
+        (status = 403, description = "forbidden: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "user_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_email, invalid_field (a role, metadata over 4 KiB)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    Admin(by): Admin,
+    id: Result<Path<Uuid>, axum::extract::rejection::PathRejection>,
+    Body(body): Body<UpdateUser>,
+) -> Result<Response, ApiError> {
+    let changes = Changes {
+        email: body.email,
+        email_verified: body.email_verified,
+        disabled: body.disabled,
+        roles: body.roles,
+        metadata: body.metadata,
+    };
+    let user = state.auth.update_user(by, user_id(id)?, changes).await?;
+    Ok(no_store(AdminUserBody::from(user)))
+}
+
+/// Delete a user, with their sessions. The address can register again.
+#[utoipa::path(delete, path = "/admin/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "forbidden: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "user_not_found", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    Admin(by): Admin,
+    id: Result<Path<Uuid>, axum::extract::rejection::PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    state.auth.admin_delete_user(by, user_id(id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End every session of a user.
+#[utoipa::path(post, path = "/admin/users/{id}/logout", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 204, description = "Every session has ended"),
+        (status = 403, description = "forbidden: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "user_not_found", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout_user(
+    State(state): State<AppState>,
+    Admin(by): Admin,
+    id: Result<Path<Uuid>, axum::extract::rejection::PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    state.auth.admin_logout(by, user_id(id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mail the user a password-reset code and link (within the per-recipient limit of
+/// one message a minute).
+#[utoipa::path(post, path = "/admin/users/{id}/password-reset", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 202, description = "The mail is queued"),
+        (status = 403, description = "forbidden: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "user_not_found", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Admin(by): Admin,
+    id: Result<Path<Uuid>, axum::extract::rejection::PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    state.auth.admin_password_reset(by, user_id(id)?).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Remove every second factor and passkey of a user.
+#[utoipa::path(delete, path = "/admin/users/{id}/mfa", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "forbidden: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "user_not_found", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn remove_factors(
+    State(state): State<AppState>,
+    Admin(by): Admin,
+    id: Result<Path<Uuid>, axum::extract::rejection::PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    state.auth.remove_factors(by, user_id(id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditListQuery {
+    pub user_id: Option<Uuid>,
+    /// An event type, such as `login.failed`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// Events at or after this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<OffsetDateTime>,
+    /// Events before this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<OffsetDateTime>,
+    /// 1 to 200; 50 by default.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorBody {
+    /// `user`, `admin`, `key` or `system`.
+    pub kind: &'static str,
+    pub id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventBody {
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    #[serde(rename = "type")]
+    #[schema(rename = "type")]
+    pub kind: &'static str,
+    /// `success` or `failure`.
+    pub outcome: &'static str,
+    pub actor: ActorBody,
+    pub user_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    /// Reasons, methods, changed fields: never a secret.
+    #[schema(value_type = Object)]
+    pub details: Map<String, Value>,
+}
+
+impl From<Event> for AuditEventBody {
+    fn from(event: Event) -> Self {
+        Self {
+            id: event.id,
+            at: event.at,
+            kind: event.kind.as_str(),
+            outcome: event.outcome.as_str(),
+            actor: ActorBody {
+                kind: event.actor.kind(),
+                id: event.actor.id(),
+            },
+            user_id: event.user_id,
+            session_id: event.session_id,
+            ip: event.origin.ip,
+            user_agent: event.origin.user_agent,
+            request_id: event.origin.request_id,
+            details: event.details,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub events: Vec<AuditEventBody>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// The audit trail, newest first.
+#[utoipa::path(get, path = "/admin/audit", tag = "admin", security(("bearer" = [])),
+    params(AuditListQuery),
+    responses(
+        (status = 200, description = "A page of events", body = AuditPage),
+        (status = 403, description = "forbidden: not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_query: an unknown type, a bad time, a limit out of range, an unknown cursor or parameter", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn audit(
+    State(state): State<AppState>,
+    _: Admin,
+    params: Result<Query<AuditListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(params)?;
+    let kind = params
+        .kind
+        .as_deref()
+        .map(|name| {
+            EventType::parse(name)
+                .ok_or_else(|| invalid_query(format!("{name:?} is not an event type.")))
+        })
+        .transpose()?;
+    let limit = limit(params.limit)?;
+    let audit_query = AuditQuery {
+        user_id: params.user_id,
+        kind,
+        since: params.since,
+        until: params.until,
+        before: cursor(params.cursor.as_deref())?,
+        limit,
+    };
+    let events = state.auth.audit_events(&audit_query).await?;
+    let next_cursor = (events.len() == limit as usize)
+        .then(|| events.last().map(|e| e.id.to_string()))
+        .flatten();
+    let events = events.into_iter().map(AuditEventBody::from).collect();
+    Ok(no_store(AuditPage {
+        events,
+        next_cursor,
+    }))
+}
