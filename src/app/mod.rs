@@ -99,6 +99,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(address = %self.address, "listening");
         // Stopped with the server, or when this future is dropped.
+        let auth = Arc::clone(&self.state.auth);
+        let _session_ends = Background(tokio::spawn(async move {
+            auth.follow_session_ends().await;
+        }));
         let _housekeeping = Background(tokio::spawn(housekeeping(self.state)));
         let _postman = Background(tokio::spawn(self.postman.run()));
         let served = http::serve(

@@ -5,9 +5,10 @@
 //! - Verified tokens are keyed by the exact token string (any other byte string is
 //!   verified in full) and still expire at their own `exp`.
 //! - A checked session is trusted for `session_ttl` after the store last confirmed it.
-//!   Sessions ended through this instance are dropped from the cache at once; sessions
-//!   ended through another instance are seen within `session_ttl` (documented in
-//!   docs/security.md). A zero `session_ttl` asks the store every time.
+//!   Sessions ended through this instance are dropped from the cache at once, and so,
+//!   on PostgreSQL, are those ended through another (`Auth::follow_session_ends`); on
+//!   SQLite, sessions ended by another process are seen within `session_ttl`
+//!   (documented in docs/security.md). A zero `session_ttl` asks the store every time.
 
 use std::sync::Arc;
 

@@ -73,6 +73,29 @@ impl Auth {
         Err(Error::InvalidRefreshToken(rejection))
     }
 
+    /// Drops the cached session checks whenever the store says sessions ended
+    /// anywhere (another instance's logout, disable or deletion), so that they are
+    /// refused here at once; returns when the store sends no such notices. Runs for
+    /// the life of the server.
+    pub async fn follow_session_ends(&self) {
+        let mut ends = match self.store.watch_session_ends().await {
+            Ok(Some(ends)) => ends,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for ended sessions; relying on --session-check-ms");
+                return;
+            }
+        };
+        loop {
+            if let Err(e) = ends.next().await {
+                tracing::warn!(error = %e, "lost the notices of ended sessions; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            // After an error too: notices may have been missed meanwhile.
+            self.cache.forget_sessions();
+        }
+    }
+
     /// Ends the session of the token.
     pub async fn logout(&self, who: &Authenticated) -> Result<(), Error> {
         let (user, now) = (who.user().id, self.clock.now());

@@ -61,7 +61,8 @@ pub struct Overrides {
     #[arg(long, env = "SESAME_REFRESH_REUSE_GRACE")]
     pub refresh_reuse_grace: Option<u64>,
     /// Milliseconds a session confirmed by the store is trusted before asking again;
-    /// sessions ended on another instance are refused here after at most this long.
+    /// on SQLite, sessions ended by another process are refused here after at most this
+    /// long (on PostgreSQL, at once).
     /// 0 asks the store on every request [default: 1000].
     #[arg(long, env = "SESAME_SESSION_CHECK_MS")]
     pub session_check_ms: Option<u64>,

@@ -43,7 +43,9 @@ pub use files::{Permissions, check as check_permissions};
 pub use keys::{KeyStore, SecretBytes, StoredKey};
 pub use outbox::{NewMail, OutboxStore, QueuedMail};
 pub use rotation::{Rotation, RotationPolicy};
-pub use sessions::{EndReason, NewRefreshToken, NewSession, SessionInfo, SessionStore};
+pub use sessions::{
+    EndReason, NewRefreshToken, NewSession, SessionEnds, SessionInfo, SessionStore,
+};
 pub use sql::QueryPlan;
 pub use throttle::{Attempt, LoginThrottle, ThrottleStore};
 pub use users::{Credentials, NewUser, User, UserStore};

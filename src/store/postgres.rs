@@ -8,13 +8,28 @@ use std::time::Duration;
 use async_trait::async_trait;
 use const_format::concatcp;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres};
 
-use super::StoreError;
 use super::sql::{CLAIMED_COLUMNS, Changed, DUE_MAIL, Engine, HotQuery, LOAD_REFRESH};
+use super::{SessionEnds, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Where transactions that end sessions announce it.
+const CHANNEL: &str = "sesame_sessions_ended";
+
+struct Listener(PgListener);
+
+#[async_trait]
+impl SessionEnds for Listener {
+    async fn next(&mut self) -> Result<(), StoreError> {
+        // `None`: the connection was lost, and notices with it; the next call
+        // reconnects. A spurious notice is the safe answer.
+        self.0.try_recv().await?;
+        Ok(())
+    }
+}
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -48,6 +63,8 @@ impl Engine for PostgresStore {
         concatcp!(DUE_MAIL, " FOR UPDATE SKIP LOCKED)", CLAIMED_COLUMNS);
     // Dead tuples wait for VACUUM; PostgreSQL has no per-statement scrub.
     const SCRUB_ERASED: Option<&'static str> = None;
+    // Delivered at commit, to every listening instance (and not at all on rollback).
+    const ANNOUNCE_SESSIONS_ENDED: Option<&'static str> = Some(concatcp!("NOTIFY ", CHANNEL));
     const PLAN_COLUMN: &'static str = "QUERY PLAN";
     const PRICE_OUT_SCANS: Option<&'static str> = Some("SET LOCAL enable_seqscan = off");
 
@@ -62,6 +79,12 @@ impl Engine for PostgresStore {
 
     fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    async fn watch_session_ends(&self) -> Result<Option<Box<dyn SessionEnds>>, StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(Some(Box::new(Listener(listener))))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {

@@ -84,8 +84,21 @@ pub struct SessionInfo {
     pub ip: Option<String>,
 }
 
+/// Notices, from the database, that sessions have ended somewhere: what lets every
+/// instance drop its cached session checks at once, not after `--session-check-ms`.
+#[async_trait]
+pub trait SessionEnds: Send {
+    /// Waits for the next notice. A notice may be spurious (after a lost connection,
+    /// when some may have been missed); none is ever lost without one.
+    async fn next(&mut self) -> Result<(), StoreError>;
+}
+
 #[async_trait]
 pub trait SessionStore: Send + Sync {
+    /// A stream of [`SessionEnds`] notices, on a backend that can send them (PostgreSQL);
+    /// `None` on one that cannot (SQLite, where the session-check window bounds it).
+    async fn watch_session_ends(&self) -> Result<Option<Box<dyn SessionEnds>>, StoreError>;
+
     /// Records a successful login: checks that the verified hash is still the user's,
     /// creates the session with its first refresh token, stamps the user's last login,
     /// stores an upgraded hash and clears the login throttle's count, all or nothing.

@@ -132,6 +132,9 @@ impl Engine for SqliteStore {
     // With secure_delete an erased body is zeroed in the database file, but the
     // write-ahead log still holds the pages that carried it until it is emptied.
     const SCRUB_ERASED: Option<&'static str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
+    // Instances sharing one SQLite file see an ended session within the session-check
+    // window; SQLite has no way to tell other processes.
+    const ANNOUNCE_SESSIONS_ENDED: Option<&'static str> = None;
     const PLAN_COLUMN: &'static str = "detail";
     const PRICE_OUT_SCANS: Option<&'static str> = None;
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::client::field;
 use super::helpers::TestDatabase;
 use super::server::any_pool;
-use super::server::{BIN, Server};
+use super::server::{BIN, Server, sesame};
 
 fn start_pair(database: &str, extra: &'static [&'static str]) -> (Server, Server) {
     let a = {
@@ -125,4 +125,52 @@ fn an_unreachable_database_at_start_is_a_clear_error() {
             "{url}"
         );
     }
+}
+
+/// A user disabled through one instance is refused by another that had just confirmed
+/// the session: on PostgreSQL at once, through a notice sent at commit, however long
+/// the session-check window (here a minute); on SQLite, whose processes cannot notify
+/// each other, within the window (the default second).
+#[tokio::test]
+async fn a_user_disabled_on_one_instance_is_refused_by_the_other_at_once() {
+    let db = TestDatabase::new().await;
+    let postgres = db.url.starts_with("postgres");
+    let window: &'static [&'static str] = if postgres {
+        &["--session-check-ms", "60000"]
+    } else {
+        &[]
+    };
+    let (a, b) = start_pair(&db.url, window);
+    a.registered("root@example.com").await;
+    let args = ["user", "role", "add", "root@example.com", "admin"];
+    let database = ["--database", &db.url, "--allow-insecure-permissions"];
+    let made = sesame(&[&args[..], &database[..]].concat(), None);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let root = a.logged_in("root@example.com").await;
+    let ada = a.signed_up("ada@example.com").await;
+    let access = field(&ada, "access_token");
+    let me: Value = b.me(access).await.json().await.unwrap();
+    let path = format!("/admin/users/{}", me["id"].as_str().unwrap());
+
+    let body = serde_json::json!({"disabled": true});
+    let disabled = a
+        .bearer_json(Method::PATCH, &path, field(&root, "access_token"), &body)
+        .await;
+    assert_eq!(disabled.status(), StatusCode::OK);
+    let bound = Duration::from_millis(if postgres { 500 } else { 1_500 });
+    let started = std::time::Instant::now();
+    while b.me(access).await.status() != StatusCode::UNAUTHORIZED {
+        assert!(
+            started.elapsed() < bound,
+            "still accepted after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.stop();
+    b.stop();
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::audit::insert_event;
 use super::codes::DELETE_CODES;
 use super::users::{roles_json, user_from_row};
-use super::{Conn, Engine, Row, WriteTx, connection};
+use super::{Conn, Engine, Row, WriteTx, announce_sessions_ended, connection};
 use crate::audit::Event;
 use crate::store::{
     AdminNewUser, AdminStore, AdminUser, EndReason, StoreError, UserPatch, UserQuery,
@@ -191,6 +191,7 @@ impl<E: Engine> AdminStore for E {
                 let reason = EndReason::Disabled.as_str();
                 let args = [user_id.into(), now.into(), reason.into()];
                 tx.execute(END_ALL, &args).await?;
+                announce_sessions_ended::<E>(&mut tx).await?;
             }
             for event in events {
                 insert_event(&mut *tx, event).await?;

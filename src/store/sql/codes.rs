@@ -11,7 +11,7 @@ use super::audit::insert_event;
 use super::outbox::queue_mail;
 use super::sessions::{INSERT_REFRESH, INSERT_SESSION};
 use super::users::{USER, insert_user, user_from_row};
-use super::{Conn, Engine, Row, write_connection};
+use super::{Conn, Engine, Row, announce_sessions_ended, write_connection};
 use crate::audit::Event;
 use crate::store::{
     CodeStore, Effect, EndReason, MAX_CODE_ATTEMPTS, NewCode, NewMail, NewUser, Presented,
@@ -207,6 +207,7 @@ async fn redeem_in<E: Engine>(
             let reason = EndReason::PasswordReset.as_str();
             tx.execute(END_ALL, &[user_id.into(), now.into(), reason.into()])
                 .await?;
+            announce_sessions_ended::<E>(tx).await?;
             // Recovery ends whatever else was pending, an email change included.
             tx.execute(DELETE_CODES, &[user_id.into()]).await?;
             queue_mail(tx, notice, Some(user_id)).await?;

@@ -38,7 +38,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type}
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Rotation, StoreError};
+use super::{Rotation, SessionEnds, StoreError};
 
 /// A value bound to a numbered parameter. Each engine encodes it as its schema expects
 /// (a UUID is a `UUID` in PostgreSQL and a 16-byte `BLOB` in SQLite).
@@ -295,6 +295,9 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// A statement that makes erased data unrecoverable from the database's files,
     /// where deleting it is not enough.
     const SCRUB_ERASED: Option<&'static str>;
+    /// A statement that, run in a transaction that ends sessions, tells every
+    /// instance once it commits (see [`Engine::watch_session_ends`]).
+    const ANNOUNCE_SESSIONS_ENDED: Option<&'static str>;
     /// The column of `EXPLAIN`'s rows that holds a step of the plan.
     const PLAN_COLUMN: &'static str;
     /// A statement that makes full scans the planner's last resort for the rest of
@@ -322,6 +325,11 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// Applies pending migrations; safe to run from several processes at once.
     async fn migrate(&self) -> Result<(), StoreError>;
 
+    /// The notices of [`Engine::ANNOUNCE_SESSIONS_ENDED`], where there are any.
+    async fn watch_session_ends(&self) -> Result<Option<Box<dyn SessionEnds>>, StoreError> {
+        Ok(None)
+    }
+
     /// Runs a refresh-token rotation and commits it. By default each rotation is a
     /// transaction of its own; an engine whose writers take turns (SQLite) can instead
     /// commit concurrent rotations together, one disk flush for many.
@@ -330,6 +338,14 @@ pub(crate) trait Engine: Send + Sync + 'static {
         let outcome = rotate_in::<Self>(&mut tx, &request).await;
         tx.settle(outcome.map(|rotation| (rotation, true))).await
     }
+}
+
+/// Tells every instance, once `tx` commits, that sessions ended in it.
+async fn announce_sessions_ended<E: Engine>(tx: &mut E::Conn) -> Result<(), StoreError> {
+    if let Some(announce) = E::ANNOUNCE_SESSIONS_ENDED {
+        tx.execute(announce, &[]).await?;
+    }
+    Ok(())
 }
 
 /// A pooled connection, for reads that need no transaction.

@@ -10,12 +10,12 @@ use uuid::Uuid;
 use super::WriteTx;
 use super::audit::insert_event;
 use super::users::user_from_row;
-use super::{Conn, Engine, Row, connection};
+use super::{Conn, Engine, Row, announce_sessions_ended, connection};
 use crate::audit::Event;
 use crate::store::rotation::{RefreshState, Verdict};
 use crate::store::{
-    EndReason, NewRefreshToken, NewSession, Rotation, RotationPolicy, SessionInfo, SessionStore,
-    StoreError, User,
+    EndReason, NewRefreshToken, NewSession, Rotation, RotationPolicy, SessionEnds, SessionInfo,
+    SessionStore, StoreError, User,
 };
 
 /// The columns every `LOAD_REFRESH_FOR_UPDATE` selects, for [`refresh_state`].
@@ -157,6 +157,10 @@ pub(crate) async fn rotate_in<E: Engine + ?Sized>(
 
 #[async_trait]
 impl<E: Engine> SessionStore for E {
+    async fn watch_session_ends(&self) -> Result<Option<Box<dyn SessionEnds>>, StoreError> {
+        Engine::watch_session_ends(self).await
+    }
+
     async fn record_login(&self, session: &NewSession, event: &Event) -> Result<(), StoreError> {
         let mut tx = WriteTx::begin(self).await?;
         let outcome = async {
@@ -289,6 +293,7 @@ impl<E: Engine> SessionStore for E {
             if tx.execute(END_ONE, &args).await? == 0 {
                 return Ok((false, false));
             }
+            announce_sessions_ended::<E>(&mut tx).await?;
             insert_event(&mut *tx, event).await?;
             Ok((true, true))
         }
@@ -317,6 +322,7 @@ impl<E: Engine> SessionStore for E {
         let mut tx = WriteTx::begin(self).await?;
         let outcome = async {
             let ended = tx.execute(END_ALL, &args).await?;
+            announce_sessions_ended::<E>(&mut tx).await?;
             insert_event(&mut *tx, event).await?;
             Ok((ended, true))
         }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::WriteTx;
 use super::audit::insert_event;
-use super::{Arg, Conn, Engine, Row, connection};
+use super::{Arg, Conn, Engine, Row, announce_sessions_ended, connection};
 use crate::audit::Event;
 use crate::store::{Credentials, EndReason, NewUser, StoreError, User, UserStore};
 
@@ -166,6 +166,7 @@ impl<E: Engine> UserStore for E {
                 ],
             )
             .await?;
+            announce_sessions_ended::<E>(&mut tx).await?;
             insert_event(&mut *tx, event).await?;
             Ok(((), true))
         }
@@ -191,6 +192,7 @@ impl<E: Engine> UserStore for E {
             if tx.execute(DELETE, &[user_id.into()]).await? == 0 {
                 return Ok((false, false));
             }
+            announce_sessions_ended::<E>(&mut tx).await?;
             insert_event(&mut *tx, event).await?;
             Ok((true, true))
         }
