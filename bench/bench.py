@@ -303,10 +303,36 @@ def growth(results, backend, database, users, port):
     row["me"] = me_row(f"{backend} {users:,} users GET /me c=64, session checked every request", url, token)
     row["refresh"] = scenario(f"{backend} {users:,} users POST /refresh c=64", url + "/refresh", 64,
                               "refresh.lua", before_each=refresh_tokens(url))
+    row.update(admin_rows(backend, database, url, users))
     stop(server)
     row["plans"] = subprocess.run([QUERY_PLANS, database], check=True, capture_output=True,
                                   text=True).stdout
     results[key] = row
+
+
+def admin_rows(backend, database, url, users):
+    """The admin API over `users` users, called with an API key: the first page, a page
+    from the middle (keyset: as cheap as the first), a selective search (trigram index)
+    and one that matches every user."""
+    key = subprocess.run([SESAME, "key", "create", "--name", f"bench-{users}", "--database", database],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    auth = {"Authorization": f"Bearer {key}"}
+    middle = f"user-{users // 2}@"
+    status, body = http("GET", f"{url}/admin/users?q={middle}", headers=auth)
+    found = json.loads(body)["users"] if status == 200 else []
+    if not found:
+        raise RuntimeError(f"search for {middle} answered {status}: {body[:200]!r}")
+    header = (f"Authorization: Bearer {key}",)
+    name = f"{backend} {users:,} users GET /admin/users"
+    return {
+        "admin_first": scenario(f"{name} first page c=16", f"{url}/admin/users?limit=50", 16, headers=header),
+        "admin_middle": scenario(f"{name} a middle page c=16",
+                                 f"{url}/admin/users?limit=50&cursor={found[0]['id']}", 16, headers=header),
+        "admin_search": scenario(f"{name}?q={middle} c=16", f"{url}/admin/users?q={middle}", 16,
+                                 headers=header),
+        "admin_search_all": scenario(f"{name}?q=example (every user matches) c=16",
+                                     f"{url}/admin/users?q=example", 16, headers=header),
+    }
 
 
 def better_auth(results, port):
@@ -575,6 +601,21 @@ def report(r):
             lines.append(f"| {backend} | {g['users']:,} | {g['import_rate']:,.0f} | {g['bytes_per_user']:,.0f} | "
                          f"{g['login']['p50_ms']:.1f} | {g['me']['rps']:,.0f} | {g['refresh']['rps']:,.0f} | {versus} |")
 
+    admin_keys = [k for k in growth_rows if "admin_first" in r[k]]
+    if admin_keys:
+        lines += [
+            "",
+            "Admin API (an API key, c=16), p50 / p99 ms:",
+            "",
+            "| store | users | first page | a middle page | search, one match | search, every user matches |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for key in admin_keys:
+            g = r[key]
+            cells = " | ".join(f"{g[k]['p50_ms']:.2f} / {g[k]['p99_ms']:.2f}"
+                               for k in ("admin_first", "admin_middle", "admin_search", "admin_search_all"))
+            lines.append(f"| {key.split('_')[0]} | {g['users']:,} | {cells} |")
+
     cores = os.cpu_count() or 1
     lines += [
         "",
@@ -669,9 +710,23 @@ def targets(r):
     return rows
 
 
+def growth_only(users):
+    """`--growth-only N`: only the rows over N imported users, on both backends, printed
+    (docs/benchmarks.md is left as it is)."""
+    results = {}
+    growth(results, "sqlite", f"sqlite://{os.path.join(WORK, 'growth.db')}", users, 18080)
+    if postgres_ready():
+        growth(results, "postgres", fresh_postgres_database(), users, 18080)
+    print(json.dumps({k: {f: v for f, v in g.items() if f != "plans"} for k, g in results.items()},
+                     indent=1, default=str), flush=True)
+
+
 if __name__ == "__main__":
     try:
-        main()
+        if "--growth-only" in sys.argv:
+            growth_only(int(sys.argv[sys.argv.index("--growth-only") + 1]))
+        else:
+            main()
     finally:
         for process in list(STARTED):
             stop(process)

@@ -1,5 +1,6 @@
-//! The admin use cases: who may call them ([`Auth::authenticate_admin`]), users, API
-//! keys and the audit trail. Every change names its [`Actor`] on the events it records.
+//! The admin use cases: who may call them ([`Auth::authenticate_admin`]), users and
+//! the audit trail (API keys are in `api_keys.rs`). Every change names its [`Actor`]
+//! on the events it records.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
@@ -9,10 +10,9 @@ use super::{Auth, Error, normalize_email};
 use crate::audit::{Actor, Event, EventType};
 use crate::password::{ImportedHash, validate_new};
 use crate::store::{
-    AdminNewUser, AdminUser, ApiKeyInfo, AuditQuery, EndReason, NewApiKey, NewUser, Purpose,
-    UserPatch, UserQuery,
+    AdminNewUser, AdminUser, AuditQuery, EndReason, NewUser, Purpose, UserPatch, UserQuery,
 };
-use crate::tokens::{API_KEY_PREFIX, TokenError, api_key_digest, generate_api_key};
+use crate::tokens::{API_KEY_PREFIX, TokenError, api_key_digest};
 
 /// The role that opens the admin API.
 pub const ADMIN_ROLE: &str = "admin";
@@ -20,7 +20,6 @@ pub const ADMIN_ROLE: &str = "admin";
 pub const MAX_METADATA_BYTES: usize = 4096;
 const MAX_ROLES: usize = 32;
 const MAX_ROLE_LENGTH: usize = 64;
-const MAX_KEY_NAME: usize = 64;
 
 /// The stored hash of an account that has no password yet (created by an admin with
 /// none): no password verifies against it, since it is no hash at all.
@@ -278,43 +277,6 @@ impl Auth {
         Ok(self.store.audit_events(query).await?)
     }
 
-    /// Creates an API key named `name`: the key, to be shown once.
-    pub async fn create_api_key(&self, name: &str) -> Result<SecretString, Error> {
-        let name = valid_key_name(name)?;
-        let (key, digest) = generate_api_key().map_err(Error::internal)?;
-        let new = NewApiKey {
-            id: Uuid::now_v7(),
-            name,
-            digest,
-            created_at: self.clock.now(),
-        };
-        let event = Event::new(EventType::KeyCreated, new.created_at)
-            .by(Actor::System)
-            .detail("key_id", new.id.to_string())
-            .detail("name", new.name.as_str());
-        self.store.create_api_key(&new, &event).await?;
-        Ok(key)
-    }
-
-    pub async fn api_keys(&self) -> Result<Vec<ApiKeyInfo>, Error> {
-        Ok(self.store.api_keys().await?)
-    }
-
-    /// Revokes the live key named `name`; it stops working at once on every instance.
-    pub async fn revoke_api_key(&self, name: &str) -> Result<(), Error> {
-        let event = Event::new(EventType::KeyRevoked, self.clock.now())
-            .by(Actor::System)
-            .detail("name", name);
-        match self
-            .store
-            .revoke_api_key(name, self.clock.now(), event)
-            .await?
-        {
-            Some(_) => Ok(()),
-            None => Err(Error::KeyNotFound),
-        }
-    }
-
     /// The user behind `email` with `role` added or taken away (the command line).
     pub async fn set_role(&self, email: &str, role: &str, granted: bool) -> Result<(), Error> {
         let user = self.admin_user_by_email(email).await?.user;
@@ -358,19 +320,6 @@ fn valid_roles(roles: Vec<String>) -> Result<Vec<String>, Error> {
     Ok(valid)
 }
 
-fn valid_key_name(name: &str) -> Result<String, Error> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
-    if name.is_empty() || name.len() > MAX_KEY_NAME || !name.chars().all(allowed) {
-        return Err(Error::invalid(
-            "name",
-            format!(
-                "A key name is 1 to {MAX_KEY_NAME} characters of A-Z, a-z, 0-9, `_`, `-` and `.`."
-            ),
-        ));
-    }
-    Ok(name.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,13 +335,5 @@ mod tests {
             assert!(roles(&[bad]).is_err(), "{bad:?} was accepted");
         }
         assert!(roles(&["r"; 33]).is_err());
-    }
-
-    #[test]
-    fn key_names_are_plain() {
-        assert!(valid_key_name("billing-service_2").is_ok());
-        for bad in ["", "a b", "ключ", &"k".repeat(65)] {
-            assert!(valid_key_name(bad).is_err(), "{bad:?} was accepted");
-        }
     }
 }

@@ -2,6 +2,7 @@
 //! handlers call these with plain values and map [`Error`] to responses.
 
 mod admin;
+mod api_keys;
 mod bearer;
 mod cache;
 mod codes;

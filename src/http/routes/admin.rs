@@ -1,5 +1,5 @@
-//! The admin API: `/admin/users…` and `/admin/audit`. Every handler takes an
-//! [`Admin`], so none runs for anyone but an admin user or a live API key.
+//! The admin API's users: `/admin/users…` (the trail is in `audit.rs`). Every handler
+//! takes an [`Admin`], so none runs for anyone but an admin user or a live API key.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,12 +12,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{UserBody, no_store};
-use crate::audit::{Event, EventType};
 use crate::auth::{self, Changes, NewAccount};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{Admin, Body};
-use crate::store::{AdminUser, AuditQuery};
+use crate::store::AdminUser;
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
@@ -58,12 +57,12 @@ pub struct UserPage {
 }
 
 /// A query string that cannot be used: 422 `invalid_query`.
-fn invalid_query(detail: impl Into<String>) -> ApiError {
+pub(super) fn invalid_query(detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", detail)
 }
 
 /// The query string as `T`, or 422 `invalid_query` saying what is wrong with it.
-fn query<T>(
+pub(super) fn query<T>(
     parsed: Result<Query<T>, axum::extract::rejection::QueryRejection>,
 ) -> Result<T, ApiError> {
     parsed
@@ -71,14 +70,14 @@ fn query<T>(
         .map_err(|rejection| invalid_query(rejection.body_text()))
 }
 
-fn limit(asked: Option<u32>) -> Result<u32, ApiError> {
+pub(super) fn limit(asked: Option<u32>) -> Result<u32, ApiError> {
     match asked.unwrap_or(DEFAULT_LIMIT) {
         limit @ 1..=MAX_LIMIT => Ok(limit),
         _ => Err(invalid_query(format!("limit must be 1 to {MAX_LIMIT}."))),
     }
 }
 
-fn cursor(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+pub(super) fn cursor(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
     cursor
         .map(|c| Uuid::parse_str(c).map_err(|_| invalid_query("cursor is not one this API gave.")))
         .transpose()
@@ -308,127 +307,4 @@ pub async fn remove_factors(
 ) -> Result<StatusCode, ApiError> {
     state.auth.remove_factors(by, user_id(id)?).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditListQuery {
-    pub user_id: Option<Uuid>,
-    /// An event type, such as `login.failed`.
-    #[serde(rename = "type")]
-    #[param(rename = "type")]
-    pub kind: Option<String>,
-    /// Events at or after this time (RFC 3339).
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub since: Option<OffsetDateTime>,
-    /// Events before this time (RFC 3339).
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    #[param(value_type = Option<String>, format = DateTime)]
-    pub until: Option<OffsetDateTime>,
-    /// 1 to 200; 50 by default.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActorBody {
-    /// `user`, `admin`, `key` or `system`.
-    pub kind: &'static str,
-    pub id: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEventBody {
-    pub id: Uuid,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
-    #[serde(rename = "type")]
-    #[schema(rename = "type")]
-    pub kind: &'static str,
-    /// `success` or `failure`.
-    pub outcome: &'static str,
-    pub actor: ActorBody,
-    pub user_id: Option<Uuid>,
-    pub session_id: Option<Uuid>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub request_id: Option<String>,
-    /// Reasons, methods, changed fields: never a secret.
-    #[schema(value_type = Object)]
-    pub details: Map<String, Value>,
-}
-
-impl From<Event> for AuditEventBody {
-    fn from(event: Event) -> Self {
-        Self {
-            id: event.id,
-            at: event.at,
-            kind: event.kind.as_str(),
-            outcome: event.outcome.as_str(),
-            actor: ActorBody {
-                kind: event.actor.kind(),
-                id: event.actor.id(),
-            },
-            user_id: event.user_id,
-            session_id: event.session_id,
-            ip: event.origin.ip,
-            user_agent: event.origin.user_agent,
-            request_id: event.origin.request_id,
-            details: event.details,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPage {
-    pub events: Vec<AuditEventBody>,
-    /// Pass as `cursor` for the next (older) page; `null` on the last one.
-    pub next_cursor: Option<String>,
-}
-
-/// The audit trail, newest first.
-#[utoipa::path(get, path = "/admin/audit", tag = "admin", security(("bearer" = [])),
-    params(AuditListQuery),
-    responses(
-        (status = 200, description = "A page of events", body = AuditPage),
-        (status = 403, description = "forbidden: not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid_query: an unknown type, a bad time, a limit out of range, an unknown cursor or parameter", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn audit(
-    State(state): State<AppState>,
-    _: Admin,
-    params: Result<Query<AuditListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = query(params)?;
-    let kind = params
-        .kind
-        .as_deref()
-        .map(|name| {
-            EventType::parse(name)
-                .ok_or_else(|| invalid_query(format!("{name:?} is not an event type.")))
-        })
-        .transpose()?;
-    let limit = limit(params.limit)?;
-    let audit_query = AuditQuery {
-        user_id: params.user_id,
-        kind,
-        since: params.since,
-        until: params.until,
-        before: cursor(params.cursor.as_deref())?,
-        limit,
-    };
-    let events = state.auth.audit_events(&audit_query).await?;
-    let next_cursor = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| e.id.to_string()))
-        .flatten();
-    let events = events.into_iter().map(AuditEventBody::from).collect();
-    Ok(no_store(AuditPage {
-        events,
-        next_cursor,
-    }))
 }

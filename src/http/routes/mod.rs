@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod email;
 pub mod me;
 pub mod ops;
@@ -56,7 +57,7 @@ pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::logout_user))
         .routes(routes!(admin::reset_password))
         .routes(routes!(admin::remove_factors))
-        .routes(routes!(admin::audit))
+        .routes(routes!(audit::audit))
         .routes(routes!(wellknown::jwks))
         .routes(routes!(wellknown::openid_configuration))
         .routes(routes!(ops::healthz))
