@@ -6,20 +6,17 @@ use std::collections::HashSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::helpers::{PASSWORD, TestApp, assert_problem, spawn_app};
-use super::server::BIN;
+use super::helpers::{PASSWORD, TestApp, assert_problem, claims, spawn_app};
+use super::server;
 
 /// Runs `sesame ARGS --database URL` against the test's store; its standard output.
 pub fn sesame(app: &TestApp, args: &[&str]) -> String {
-    let output = std::process::Command::new(BIN)
-        .args(args)
-        .args([
-            "--database",
-            &app.database_url,
-            "--allow-insecure-permissions",
-        ])
-        .output()
-        .unwrap();
+    let database = [
+        "--database",
+        &app.database_url,
+        "--allow-insecure-permissions",
+    ];
+    let output = server::sesame(&[args, &database[..]].concat(), None);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "sesame {args:?}: {stderr}");
     String::from_utf8(output.stdout).unwrap()
@@ -107,15 +104,7 @@ async fn access_tokens_carry_the_roles() {
     admin_token(&app, "root@example.com").await;
     let tokens = app.logged_in("root@example.com").await;
     let token = tokens["access_token"].as_str().unwrap();
-    let payload = token.split('.').nth(1).unwrap();
-    use base64::Engine;
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(claims["roles"], json!(["admin"]));
+    assert_eq!(claims(token)["roles"], json!(["admin"]));
     let me: Value = app.me(token).await.json().await.unwrap();
     assert_eq!(me["roles"], json!(["admin"]));
 }
@@ -215,6 +204,39 @@ async fn search_finds_any_part_of_an_email_in_any_case() {
     );
     assert!(found("%25").await.is_empty(), "`%` is no wildcard");
     assert_eq!(found("example").await.len(), 3);
+    // Pages of two: the first is found among the next users in id order, the rest
+    // through the index; together every match once.
+    let first: Value = admin(&app, Method::GET, "/admin/users?q=EXAMPLE&limit=2", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second: Value = admin(
+        &app,
+        Method::GET,
+        &format!("/admin/users?q=example&limit=2&cursor={cursor}"),
+        &token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let mut paged: Vec<&str> = [&first, &second]
+        .iter()
+        .flat_map(|page| page["users"].as_array().unwrap())
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    paged.sort_unstable();
+    assert_eq!(
+        paged,
+        [
+            "Ada.Lovelace@example.com",
+            "gracehopper@example.org",
+            "root@example.com"
+        ]
+    );
+    assert!(second["next_cursor"].is_null());
 
     let bad = admin(&app, Method::GET, "/admin/users?limit=201", &token).await;
     assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;

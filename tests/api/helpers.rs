@@ -204,17 +204,19 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
     body
 }
 
-/// The `sid` claim of an access token (its session id), read without verification.
-pub fn sid(access_token: &str) -> String {
+/// The claims of an access token, read without verification.
+pub fn claims(access_token: &str) -> Value {
     use base64::Engine;
     let payload = access_token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
-    claims["sid"].as_str().unwrap().to_owned()
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The `sid` claim of an access token (its session id), read without verification.
+pub fn sid(access_token: &str) -> String {
+    claims(access_token)["sid"].as_str().unwrap().to_owned()
 }
 
 /// Writes `contents` to `path` readable by its owner only, as a deployment keeps a

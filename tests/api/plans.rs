@@ -23,8 +23,20 @@ async fn no_hot_query_scans_a_table() {
     assert!(plans.len() >= 20, "{plans:?}");
     for plan in &plans {
         assert!(!plan.steps.is_empty(), "{}: no plan", plan.name);
+        // SQLite reads a bounded subquery (`CO-ROUTINE u`) with `SCAN u`: no table.
+        let subqueries: Vec<String> = plan
+            .steps
+            .iter()
+            .filter_map(|step| step.trim().strip_prefix("CO-ROUTINE "))
+            .map(|name| format!("SCAN {name}"))
+            .collect();
+        let of_table = |step: &&String| !subqueries.iter().any(|s| step.trim() == s);
         assert!(
-            !plan.steps.iter().any(|step| is_full_scan(step)),
+            !plan
+                .steps
+                .iter()
+                .filter(of_table)
+                .any(|step| is_full_scan(step)),
             "{} scans a table:\n{}",
             plan.name,
             plan.steps.join("\n")

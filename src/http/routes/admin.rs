@@ -77,6 +77,15 @@ pub(super) fn limit(asked: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
+/// The cursor of the page after `page`: its last id, unless it was the last page (it
+/// came back short of `limit`).
+pub(super) fn next_cursor<T>(page: &[T], limit: u32, id: impl Fn(&T) -> Uuid) -> Option<String> {
+    let full = page.len() == limit as usize;
+    page.last()
+        .filter(|_| full)
+        .map(|last| id(last).to_string())
+}
+
 pub(super) fn cursor(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
     cursor
         .map(|c| Uuid::parse_str(c).map_err(|_| invalid_query("cursor is not one this API gave.")))
@@ -123,9 +132,7 @@ pub async fn list_users(
     let after = cursor(params.cursor.as_deref())?;
     let search = params.q.as_deref().filter(|q| !q.is_empty());
     let users = state.auth.list_users(search, after, limit).await?;
-    let next_cursor = (users.len() == limit as usize)
-        .then(|| users.last().map(|u| u.user.id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&users, limit, |u| u.user.id);
     let users = users.into_iter().map(AdminUserBody::from).collect();
     Ok(no_store(UserPage { users, next_cursor }))
 }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::admin::{cursor, invalid_query, limit, query};
+use super::admin::{cursor, invalid_query, limit, next_cursor, query};
 use super::no_store;
 use crate::audit::{Event, EventType};
 use crate::http::AppState;
@@ -129,9 +129,7 @@ pub async fn audit(
         limit,
     };
     let events = state.auth.audit_events(&audit_query).await?;
-    let next_cursor = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| e.id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&events, limit, |e| e.id);
     let events = events.into_iter().map(AuditEventBody::from).collect();
     Ok(no_store(AuditPage {
         events,

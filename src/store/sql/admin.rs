@@ -8,7 +8,6 @@ use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::audit::insert_event;
 use super::codes::DELETE_CODES;
 use super::users::{roles_json, user_from_row};
 use super::{Conn, Engine, Row, WriteTx, announce_sessions_ended, connection};
@@ -21,11 +20,24 @@ use crate::store::{
 const SHORTEST_INDEXED: usize = 3;
 
 /// The columns of an [`AdminUser`], for users `u` (`$1`: now, for the session count).
-pub(crate) const SELECT_ADMIN_USERS: &str = "SELECT u.id, u.email, u.email_verified,
+const ADMIN_USER_COLUMNS: &str = "SELECT u.id, u.email, u.email_verified,
         u.disabled, u.created_at, u.roles, u.last_login_at, u.metadata,
         (SELECT count(*) FROM sessions s
-         WHERE s.user_id = u.id AND s.ended_at IS NULL AND s.expires_at > $1) AS sessions
-     FROM users u ";
+         WHERE s.user_id = u.id AND s.ended_at IS NULL AND s.expires_at > $1) AS sessions ";
+pub(crate) const SELECT_ADMIN_USERS: &str = concatcp!(ADMIN_USER_COLUMNS, "FROM users u ");
+/// How many users, in id order from the cursor, a search looks through before it asks
+/// the trigram index.
+const NEARBY: usize = 5_000;
+/// The users matching `$4` (a `LIKE` pattern) among the next [`NEARBY`] from the
+/// cursor. When a page's worth match there, that is the page, found without the index:
+/// a substring most addresses share (a common domain) is cheap this way and ruinous
+/// through a trigram index, which must gather every match to sort them.
+pub(super) const SEARCH_NEARBY: &str = concatcp!(
+    ADMIN_USER_COLUMNS,
+    "FROM (SELECT * FROM users WHERE id > $2 ORDER BY id LIMIT ",
+    NEARBY,
+    ") u WHERE u.email_normalized LIKE $4 ESCAPE '\\' ORDER BY u.id LIMIT $3"
+);
 pub(super) const PAGE: &str =
     concatcp!(SELECT_ADMIN_USERS, "WHERE u.id > $2 ORDER BY u.id LIMIT $3");
 /// The same page of users whose email contains `$4` (a `LIKE` pattern): PostgreSQL
@@ -86,18 +98,28 @@ impl<E: Engine> AdminStore for E {
                 conn.fetch_all(PAGE, &args).await?
             }
             Some(text) => {
-                let (sql, needle) = if text.chars().count() < SHORTEST_INDEXED {
-                    (SEARCH_LIKE, contains_pattern(text))
-                } else {
-                    E::email_search(text)
-                };
+                let pattern = contains_pattern(text);
                 let args = [
                     query.now.into(),
                     after.into(),
                     limit.into(),
-                    needle.as_str().into(),
+                    pattern.as_str().into(),
                 ];
-                conn.fetch_all(sql, &args).await?
+                let nearby = conn.fetch_all(SEARCH_NEARBY, &args).await?;
+                if nearby.len() == query.limit as usize {
+                    nearby
+                } else if text.chars().count() < SHORTEST_INDEXED {
+                    conn.fetch_all(SEARCH_LIKE, &args).await?
+                } else {
+                    let (sql, needle) = E::email_search(text);
+                    let args = [
+                        query.now.into(),
+                        after.into(),
+                        limit.into(),
+                        needle.as_str().into(),
+                    ];
+                    conn.fetch_all(sql, &args).await?
+                }
             }
         };
         rows.iter().map(admin_user_from_row).collect()
@@ -146,13 +168,11 @@ impl<E: Engine> AdminStore for E {
                 roles.as_str().into(),
             ];
             tx.execute(INSERT, &args).await?;
-            insert_event(&mut *tx, event).await?;
+            tx.record(event).await?;
             Ok(((), true))
         }
         .await;
-        tx.settle(outcome).await?;
-        event.log();
-        Ok(())
+        tx.settle(outcome).await
     }
 
     async fn update_user(
@@ -194,16 +214,12 @@ impl<E: Engine> AdminStore for E {
                 announce_sessions_ended::<E>(&mut tx).await?;
             }
             for event in events {
-                insert_event(&mut *tx, event).await?;
+                tx.record(event).await?;
             }
             Ok((true, true))
         }
         .await;
-        let updated = tx.settle(outcome).await?;
-        if updated {
-            events.iter().for_each(Event::log);
-        }
-        Ok(updated)
+        tx.settle(outcome).await
     }
 }
 

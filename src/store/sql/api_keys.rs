@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::audit::insert_event;
 use super::{Conn, Engine, Row, WriteTx, connection, write_connection};
 use crate::audit::Event;
 use crate::store::{ApiKeyInfo, ApiKeyStore, LAST_USED_PRECISION, NewApiKey, StoreError};
@@ -31,13 +30,11 @@ impl<E: Engine> ApiKeyStore for E {
                 key.created_at.into(),
             ];
             tx.execute(INSERT, &args).await?;
-            insert_event(&mut *tx, event).await?;
+            tx.record(event).await?;
             Ok(((), true))
         }
         .await;
-        tx.settle(outcome).await?;
-        event.log();
-        Ok(())
+        tx.settle(outcome).await
     }
 
     async fn use_api_key(
@@ -96,14 +93,10 @@ impl<E: Engine> ApiKeyStore for E {
             };
             let id = row.uuid("id")?;
             let event = event.detail("key_id", id.to_string());
-            insert_event(&mut *tx, &event).await?;
-            Ok((Some((id, event)), true))
+            tx.record(&event).await?;
+            Ok((Some(id), true))
         }
         .await;
-        let revoked = tx.settle(outcome).await?;
-        Ok(revoked.map(|(id, event)| {
-            event.log();
-            id
-        }))
+        tx.settle(outcome).await
     }
 }

@@ -7,7 +7,6 @@ use secrecy::ExposeSecret;
 use time::{Duration, OffsetDateTime};
 
 use super::WriteTx;
-use super::audit::insert_event;
 use super::outbox::queue_mail;
 use super::sessions::{INSERT_REFRESH, INSERT_SESSION};
 use super::users::{USER, insert_user, user_from_row};
@@ -59,13 +58,11 @@ impl<E: Engine> CodeStore for E {
             let created = insert_user(&mut *tx, user).await?;
             insert_code(&mut *tx, code).await?;
             queue_mail(&mut *tx, mail, None).await?;
-            insert_event(&mut *tx, event).await?;
+            tx.record(event).await?;
             Ok((created, true))
         }
         .await;
-        let created = tx.settle(outcome).await?;
-        event.log();
-        Ok(created)
+        tx.settle(outcome).await
     }
 
     async fn issue(
@@ -77,20 +74,13 @@ impl<E: Engine> CodeStore for E {
     ) -> Result<bool, StoreError> {
         let mut tx = WriteTx::begin(self).await?;
         let outcome = issue_in::<E>(&mut tx, code, mail, limit, event).await;
-        let issued = tx.settle(outcome).await?;
-        if let Some(event) = event.filter(|_| issued) {
-            event.log();
-        }
-        Ok(issued)
+        tx.settle(outcome).await
     }
 
     async fn redeem(&self, redemption: &Redemption) -> Result<Option<Redeemed>, StoreError> {
         let mut tx = WriteTx::begin(self).await?;
         let outcome = redeem_in::<E>(&mut tx, redemption).await;
-        Ok(tx.settle(outcome).await?.map(|(redeemed, event)| {
-            event.log();
-            redeemed
-        }))
+        tx.settle(outcome).await
     }
 
     async fn forget_expired_codes(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -103,7 +93,7 @@ impl<E: Engine> CodeStore for E {
 
 /// [`CodeStore::issue`] inside `tx`: its answer, and whether to commit.
 async fn issue_in<E: Engine>(
-    tx: &mut E::Conn,
+    tx: &mut WriteTx<E>,
     code: Option<&NewCode>,
     mail: &NewMail,
     limit: SendLimit,
@@ -121,11 +111,11 @@ async fn issue_in<E: Engine>(
         }
     }
     if let Some(code) = code {
-        insert_code(tx, code).await?;
+        insert_code(&mut **tx, code).await?;
     }
-    queue_mail(tx, mail, None).await?;
+    queue_mail(&mut **tx, mail, None).await?;
     if let Some(event) = event {
-        insert_event(tx, event).await?;
+        tx.record(event).await?;
     }
     Ok((true, true))
 }
@@ -150,12 +140,11 @@ async fn insert_code<C: Conn + ?Sized>(tx: &mut C, code: &NewCode) -> Result<(),
     Ok(())
 }
 
-/// [`CodeStore::redeem`] inside `tx`: its answer with the event it recorded, and
-/// whether to commit.
+/// [`CodeStore::redeem`] inside `tx`: its answer, and whether to commit.
 async fn redeem_in<E: Engine>(
-    tx: &mut E::Conn,
+    tx: &mut WriteTx<E>,
     redemption: &Redemption,
-) -> Result<(Option<(Redeemed, Event)>, bool), StoreError> {
+) -> Result<(Option<Redeemed>, bool), StoreError> {
     let Redemption {
         purpose,
         presented,
@@ -207,10 +196,10 @@ async fn redeem_in<E: Engine>(
             let reason = EndReason::PasswordReset.as_str();
             tx.execute(END_ALL, &[user_id.into(), now.into(), reason.into()])
                 .await?;
-            announce_sessions_ended::<E>(tx).await?;
+            announce_sessions_ended::<E>(&mut **tx).await?;
             // Recovery ends whatever else was pending, an email change included.
             tx.execute(DELETE_CODES, &[user_id.into()]).await?;
-            queue_mail(tx, notice, Some(user_id)).await?;
+            queue_mail(&mut **tx, notice, Some(user_id)).await?;
         }
         Effect::SignIn { session } => {
             let row = tx.fetch_optional(USER, &[user_id.into()]).await?;
@@ -239,7 +228,7 @@ async fn redeem_in<E: Engine>(
         }
         Effect::ChangeEmail { notice } => {
             // The notice goes to the address the account is leaving: queue it first.
-            queue_mail(tx, notice, Some(user_id)).await?;
+            queue_mail(&mut **tx, notice, Some(user_id)).await?;
             let new_email = consumed
                 .opt_text("new_email")?
                 .ok_or(StoreError::Inconsistent(
@@ -267,10 +256,10 @@ async fn redeem_in<E: Engine>(
             false => event.failed().detail("reason", "account_disabled"),
         };
     }
-    insert_event(tx, &event).await?;
+    tx.record(&event).await?;
     let redeemed = Redeemed {
         user,
         session_opened,
     };
-    Ok((Some((redeemed, event)), true))
+    Ok((Some(redeemed), true))
 }

@@ -90,6 +90,7 @@ const HOT: &[HotQuery] = hot! {
     "cleanup: old known sources": throttle::FORGET_SOURCES => || vec![at()];
     "admin: a page of users": admin::PAGE => || vec![at(), id(), 50.into()];
     "admin: a user by id": admin::BY_ID => || vec![at(), id()];
+    "admin: search the users next in line": admin::SEARCH_NEARBY => || vec![at(), id(), 50.into(), "%ada%".into()];
     "admin: an API key by digest": api_keys::LIVE => || vec![digest()];
     "audit: a user's events": audit::BY_USER => || vec![Some(Uuid::nil()).into(), "".into(), at(), at(), id(), 50.into()];
     "audit: events of a type": audit::BY_TYPE => || vec![None::<Uuid>.into(), "login.failed".into(), at(), at(), id(), 50.into()];

@@ -8,7 +8,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::WriteTx;
-use super::audit::insert_event;
 use super::users::user_from_row;
 use super::{Conn, Engine, Row, announce_sessions_ended, connection};
 use crate::audit::Event;
@@ -208,13 +207,11 @@ impl<E: Engine> SessionStore for E {
                 tx.execute(REMEMBER_SOURCE, &[source.into(), now.into()])
                     .await?;
             }
-            insert_event(&mut *tx, event).await?;
+            tx.record(event).await?;
             Ok(((), true))
         }
         .await;
-        tx.settle(outcome).await?;
-        event.log();
-        Ok(())
+        tx.settle(outcome).await
     }
 
     async fn rotate_refresh_token(
@@ -294,15 +291,11 @@ impl<E: Engine> SessionStore for E {
                 return Ok((false, false));
             }
             announce_sessions_ended::<E>(&mut tx).await?;
-            insert_event(&mut *tx, event).await?;
+            tx.record(event).await?;
             Ok((true, true))
         }
         .await;
-        let ended = tx.settle(outcome).await?;
-        if ended {
-            event.log();
-        }
-        Ok(ended)
+        tx.settle(outcome).await
     }
 
     async fn end_sessions(
@@ -323,13 +316,11 @@ impl<E: Engine> SessionStore for E {
         let outcome = async {
             let ended = tx.execute(END_ALL, &args).await?;
             announce_sessions_ended::<E>(&mut tx).await?;
-            insert_event(&mut *tx, event).await?;
+            tx.record(event).await?;
             Ok((ended, true))
         }
         .await;
-        let ended = tx.settle(outcome).await?;
-        event.log();
-        Ok(ended)
+        tx.settle(outcome).await
     }
 
     async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError> {

@@ -6,7 +6,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::WriteTx;
-use super::audit::insert_event;
 use super::{Arg, Conn, Engine, Row, announce_sessions_ended, connection};
 use crate::audit::Event;
 use crate::store::{Credentials, EndReason, NewUser, StoreError, User, UserStore};
@@ -86,13 +85,11 @@ impl<E: Engine> UserStore for E {
         let mut tx = WriteTx::begin(self).await?;
         let outcome = async {
             let created = insert_user(&mut *tx, user).await?;
-            insert_event(&mut *tx, event).await?;
+            tx.record(event).await?;
             Ok((created, true))
         }
         .await;
-        let created = tx.settle(outcome).await?;
-        event.log();
-        Ok(created)
+        tx.settle(outcome).await
     }
 
     async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>, StoreError> {
@@ -167,13 +164,11 @@ impl<E: Engine> UserStore for E {
             )
             .await?;
             announce_sessions_ended::<E>(&mut tx).await?;
-            insert_event(&mut *tx, event).await?;
+            tx.record(event).await?;
             Ok(((), true))
         }
         .await;
-        tx.settle(outcome).await?;
-        event.log();
-        Ok(())
+        tx.settle(outcome).await
     }
 
     async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError> {
@@ -193,14 +188,10 @@ impl<E: Engine> UserStore for E {
                 return Ok((false, false));
             }
             announce_sessions_ended::<E>(&mut tx).await?;
-            insert_event(&mut *tx, event).await?;
+            tx.record(event).await?;
             Ok((true, true))
         }
         .await;
-        let deleted = tx.settle(outcome).await?;
-        if deleted {
-            event.log();
-        }
-        Ok(deleted)
+        tx.settle(outcome).await
     }
 }

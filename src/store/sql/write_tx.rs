@@ -13,13 +13,17 @@ use std::ops::{Deref, DerefMut};
 
 use sqlx::pool::PoolConnection;
 
+use super::audit::insert_event;
 use super::{Conn, Engine};
+use crate::audit::Event;
 use crate::store::StoreError;
 
 pub(crate) struct WriteTx<E: Engine + ?Sized> {
     conn: PoolConnection<E::Db>,
     /// Until a `COMMIT` or `ROLLBACK` has succeeded.
     open: bool,
+    /// Audit events written in this transaction, logged once it commits.
+    recorded: Vec<Event>,
 }
 
 impl<E: Engine + ?Sized> WriteTx<E> {
@@ -32,7 +36,19 @@ impl<E: Engine + ?Sized> WriteTx<E> {
     pub(crate) async fn on(pool: &sqlx::Pool<E::Db>) -> Result<Self, StoreError> {
         let mut conn = pool.acquire().await?;
         conn.execute(E::BEGIN_WRITE, &[]).await?;
-        Ok(Self { conn, open: true })
+        Ok(Self {
+            conn,
+            open: true,
+            recorded: Vec::new(),
+        })
+    }
+
+    /// Writes `event` in this transaction; it goes to the log if the transaction
+    /// commits, and nowhere if it does not.
+    pub(crate) async fn record(&mut self, event: &Event) -> Result<(), StoreError> {
+        insert_event(&mut *self.conn, event).await?;
+        self.recorded.push(event.clone());
+        Ok(())
     }
 
     /// Commits what `outcome` says to keep (`(value, true)`), rolls back anything
@@ -52,7 +68,12 @@ impl<E: Engine + ?Sized> WriteTx<E> {
             // The error that ended the transaction is the one worth reporting.
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => Err(e),
-            (Ok(value), Ok(_)) => Ok(value),
+            (Ok(value), Ok(_)) => {
+                if end == "COMMIT" {
+                    self.recorded.iter().for_each(Event::log);
+                }
+                Ok(value)
+            }
         }
     }
 }
