@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod mail;
+pub mod mfa;
 pub mod net;
 pub mod password;
 pub mod store;

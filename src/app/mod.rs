@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{Auth, AuthMetrics, AuthParts, EmailSetup};
+use crate::auth::{Auth, AuthMetrics, AuthParts, EmailSetup, FactorSetup};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, AppState, ConnectionLimits, IpLimiter, TrustedProxies};
@@ -19,7 +19,7 @@ use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
 
 mod secrets;
 
-use secrets::{code_key, entropy_bits, load_or_create_key, refresh_key};
+use secrets::{code_key, entropy_bits, factor_key, load_or_create_key, refresh_key};
 
 pub struct Application {
     listener: TcpListener,
@@ -266,6 +266,16 @@ pub async fn build_auth(
         wake: Arc::default(),
         send_limit: crate::store::SendLimit::default(),
     };
+    let factors = FactorSetup {
+        key: factor_key(
+            store.as_ref(),
+            &settings.factor_key_file,
+            permissions(settings),
+            clock.now(),
+        )
+        .await?,
+        issuer: totp_issuer(&email.public_url),
+    };
     Ok(Auth::new(AuthParts {
         store,
         hasher,
@@ -275,7 +285,25 @@ pub async fn build_auth(
         throttle: settings.login_throttle,
         refresh_key,
         email,
+        factors,
     }))
+}
+
+/// The name authenticator apps list the account under: the host of the public URL
+/// (an `otpauth` issuer may not hold a colon, so no port).
+fn totp_issuer(public_url: &str) -> String {
+    let rest = public_url
+        .split_once("://")
+        .map_or(public_url, |(_, rest)| rest);
+    let host = rest.split(['/', '?']).next().unwrap_or(rest);
+    let host = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    match host.replace(':', "") {
+        name if name.is_empty() => "Sesame".to_owned(),
+        name => name,
+    }
 }
 
 fn permissions(settings: &Settings) -> store::Permissions {

@@ -4,7 +4,8 @@
 
 use anyhow::Context;
 
-use crate::store::{SecretBytes, Store, StoredKey};
+use crate::mfa::FactorKey;
+use crate::store::{Permissions, SecretBytes, Store, StoredKey};
 use crate::tokens::{CodeKey, JwtAlgorithm, RefreshKey, SigningKey};
 
 /// The active signing key for `alg` from the store, created there if there is none
@@ -67,6 +68,30 @@ pub(super) async fn code_key(
 ) -> anyhow::Result<CodeKey> {
     let secret = server_secret(store, "one_time_code_key", now).await?;
     Ok(CodeKey::new(&secret.0))
+}
+
+/// The key TOTP secrets are sealed with, from its file (made there if missing). Its
+/// fingerprint goes in the store the first time; an instance whose key differs from
+/// the one every sealed secret was made with refuses to start rather than fail each
+/// second-factor login.
+pub(super) async fn factor_key(
+    store: &dyn Store,
+    path: &std::path::Path,
+    permissions: Permissions,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<FactorKey> {
+    let key = FactorKey::load_or_create(path)?;
+    crate::store::check_permissions(path, permissions)?;
+    let fingerprint = SecretBytes(key.fingerprint().to_vec());
+    let stored = store
+        .server_secret("factor_key_fingerprint", &fingerprint, now)
+        .await?;
+    anyhow::ensure!(
+        stored.0 == fingerprint.0,
+        "the factor key in {} is not the one this database's second factors were sealed          with: give every instance the same --factor-key-file",
+        path.display()
+    );
+    Ok(key)
 }
 
 /// The server secret `name`: 32 random bytes, made by the first instance to ask.

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{Auth, Error, normalize_email};
 use crate::audit::{Actor, Event, EventType};
+use crate::mail::Kind;
 use crate::password::{ImportedHash, validate_new};
 use crate::store::{
     AdminNewUser, AdminUser, AuditQuery, EndReason, NewUser, Purpose, UserPatch, UserQuery,
@@ -262,15 +263,18 @@ impl Auth {
             .await
     }
 
-    /// Removes every second factor of the user. Until second factors exist (issue 16)
-    /// there is none to remove; the request is still checked and recorded.
+    /// Removes every second factor of the user (a lost phone), and tells them by mail.
     pub async fn remove_factors(&self, by: Actor, user_id: Uuid) -> Result<(), Error> {
         self.admin_user(user_id).await?;
         let event = Event::new(EventType::MfaRemoved, self.clock.now())
             .by(by)
-            .user(user_id)
-            .detail("removed", 0);
-        Ok(self.store.record_event(&event).await?)
+            .user(user_id);
+        let notice = self.notice(Kind::FactorsRemoved)?;
+        if self.store.remove_factors(user_id, &notice, &event).await? > 0 {
+            self.email.wake.notify_one();
+            self.cache.forget_sessions();
+        }
+        Ok(())
     }
 
     pub async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<Event>, Error> {

@@ -13,8 +13,12 @@ use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
 use crate::audit::{self, Event, EventType};
 use crate::mail::{Kind, Templates};
+use crate::mfa::{Amr, RECOVERY_CODE, TOTP};
 use crate::password::validate_new;
-use crate::store::{CodeSession, Effect, Presented, Purpose, Redemption, SendLimit, User};
+use crate::store::{
+    CodeSession, Effect, NewMfaTicket, Presented, Purpose, Redeemed, Redemption, SendLimit,
+    SessionLogin, User,
+};
 use crate::tokens::{CodeKey, RefreshToken, well_formed_code, well_formed_token};
 
 /// What the email use cases need, built once at start-up.
@@ -56,7 +60,7 @@ impl Auth {
     pub async fn verify_email(&self, input: CodeInput) -> Result<User, Error> {
         self.redeem(Purpose::VerifyEmail, input, Effect::VerifyEmail)
             .await
-            .map(|(user, _)| user)
+            .map(|redeemed| redeemed.user)
     }
 
     /// Mails a reset code if the address has an account. Answers at once and does
@@ -121,16 +125,37 @@ impl Auth {
             refresh_expires_at,
         };
         let session_id = session.id;
-        let (user, opened) = self
-            .redeem(Purpose::SignIn, input, Effect::SignIn { session })
-            .await?;
-        if !opened {
+        let token = RefreshToken::generate().map_err(Error::internal)?;
+        let ticket = NewMfaTicket {
+            token_hash: token.digest(),
+            // The store sets the code's user.
+            user_id: Uuid::nil(),
+            amr: Amr::of(Amr::OTP),
+            created_at: now,
+        };
+        let effect = Effect::SignIn { session, ticket };
+        let redeemed = self.redeem(Purpose::SignIn, input, effect).await?;
+        if redeemed.awaiting_second_factor {
+            if let Some(keys) = throttle {
+                let (email, source) = (&keys.email, keys.source.as_deref());
+                self.store.release_login_attempt(email, source, now).await?;
+            }
+            return Err(Error::MfaRequired {
+                mfa_token: token.into_secret(),
+                methods: vec![TOTP, RECOVERY_CODE],
+            });
+        }
+        if !redeemed.session_opened {
             return Err(Error::AccountDisabled);
         }
         if let Some(keys) = throttle {
-            self.store.clear_login_failures(&keys.email).await?;
+            self.clear_failures(&keys).await?;
         }
-        let access = self.tokens.issue(&user, session_id, now)?;
+        let login = SessionLogin {
+            amr: Amr::of(Amr::OTP),
+            auth_time: now,
+        };
+        let access = self.tokens.issue(&redeemed.user, session_id, &login, now)?;
         self.metrics.logins_succeeded.increment(1);
         Ok(TokenPair {
             access,
@@ -174,7 +199,7 @@ impl Auth {
         let effect = Effect::ChangeEmail { notice };
         self.redeem(Purpose::ChangeEmail, input, effect)
             .await
-            .map(|(user, _)| user)
+            .map(|redeemed| redeemed.user)
     }
 
     pub(super) fn requires_verified_email(&self) -> bool {
@@ -207,14 +232,14 @@ impl Auth {
         Ok(())
     }
 
-    /// Redeems `input` for `purpose` with `effect`: the user after it, and whether a
-    /// session was opened. Every way a code can be wrong is one [`Error::InvalidCode`].
+    /// Redeems `input` for `purpose` with `effect`: the user after it, and what a
+    /// sign-in opened. Every way a code can be wrong is one [`Error::InvalidCode`].
     async fn redeem(
         &self,
         purpose: Purpose,
         input: CodeInput,
         effect: Effect,
-    ) -> Result<(User, bool), Error> {
+    ) -> Result<Redeemed, Error> {
         let presented = self.presented(purpose, &input)?;
         let queues_mail = matches!(
             effect,
@@ -244,7 +269,7 @@ impl Auth {
         if queues_mail {
             self.email.wake.notify_one();
         }
-        Ok((redeemed.user, redeemed.session_opened))
+        Ok(redeemed)
     }
 
     fn presented(&self, purpose: Purpose, input: &CodeInput) -> Result<Presented, Error> {

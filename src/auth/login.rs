@@ -4,8 +4,9 @@ use uuid::Uuid;
 use super::throttle::throttle_keys;
 use super::{Auth, ClientInfo, Error, NO_PASSWORD, TokenPair};
 use crate::audit::{Event, EventType};
+use crate::mfa::Amr;
 use crate::password::Verdict;
-use crate::store::{NewSession, StoreError};
+use crate::store::{NewSession, SessionLogin, StoreError};
 use crate::tokens::RefreshToken;
 
 impl Auth {
@@ -64,6 +65,18 @@ impl Auth {
         if self.requires_verified_email() && !user.email_verified {
             return Err(self.login_failed(user_id, Error::EmailNotVerified).await);
         }
+        if user.mfa_enabled {
+            // The right password neither counts as a failure nor clears the count:
+            // only the second factor's answers do.
+            let (email, source) = (&keys.email, keys.source.as_deref());
+            self.store
+                .release_login_attempt(email, source, self.clock.now())
+                .await?;
+            let required = self
+                .second_factor_required(&user, Amr::of(Amr::PWD))
+                .await?;
+            return Err(self.login_failed(user_id, required).await);
+        }
 
         let now = self.clock.now();
         let refresh = RefreshToken::generate().map_err(Error::internal)?;
@@ -80,6 +93,7 @@ impl Auth {
             rehash: upgraded,
             throttle_key: keys.email,
             source_key: keys.source,
+            amr: Amr::of(Amr::PWD),
         };
         let event = Event::new(EventType::LoginSucceeded, now)
             .user(user.id)
@@ -93,7 +107,11 @@ impl Auth {
             }
             Err(e) => return Err(e.into()),
         }
-        let access = self.tokens.issue(&user, session.id, now)?;
+        let login = SessionLogin {
+            amr: session.amr.clone(),
+            auth_time: now,
+        };
+        let access = self.tokens.issue(&user, session.id, &login, now)?;
         self.metrics.logins_succeeded.increment(1);
         Ok(TokenPair {
             access,
@@ -106,12 +124,15 @@ impl Auth {
     /// one), and answers `refusal`, or why it could not be recorded. Known and unknown
     /// emails cost the same: one row each.
     async fn login_failed(&self, user: Option<Uuid>, refusal: Error) -> Error {
-        self.metrics.logins_failed.increment(1);
         let reason = match &refusal {
+            Error::MfaRequired { .. } => "mfa_required",
             Error::AccountDisabled => "account_disabled",
             Error::EmailNotVerified => "email_not_verified",
             _ => "invalid_credentials",
         };
+        if reason != "mfa_required" {
+            self.metrics.logins_failed.increment(1);
+        }
         let event = Event::new(EventType::LoginFailed, self.clock.now())
             .failed()
             .detail("reason", reason)

@@ -9,6 +9,7 @@ mod codes;
 mod email;
 mod login;
 mod messages;
+mod mfa;
 mod register;
 mod sessions;
 mod throttle;
@@ -29,6 +30,7 @@ pub use admin::{ADMIN_ROLE, Changes, MAX_METADATA_BYTES, NO_PASSWORD, NewAccount
 pub use bearer::Authenticated;
 pub use codes::{CodeInput, EmailSetup};
 pub use email::{EmailError, normalize_email};
+pub use mfa::{FactorSetup, MfaAnswer};
 pub use register::Registration;
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,18 @@ pub enum Error {
         field: &'static str,
         message: String,
     },
+    /// The first step of a login was right; it must finish at `/login/mfa` with one
+    /// of `methods`, presenting `mfa_token`.
+    #[error("this account needs a second factor to log in")]
+    MfaRequired {
+        mfa_token: SecretString,
+        methods: Vec<&'static str>,
+    },
+    /// An `mfa_token` that is unknown, expired, used or out of attempts.
+    #[error("the login waiting for a second factor has expired or had too many attempts")]
+    InvalidMfaToken,
+    #[error("an authenticator app is already set up for this account")]
+    AlreadyEnrolled,
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),
     /// Something that should not happen; the source says what, for the log.
@@ -224,6 +238,7 @@ pub struct Auth {
     cache: cache::BearerCache,
     refresh_key: RefreshKey,
     email: EmailSetup,
+    factors: FactorSetup,
 }
 
 /// What [`Auth`] is built from.
@@ -236,6 +251,7 @@ pub struct AuthParts {
     pub throttle: LoginThrottle,
     pub refresh_key: RefreshKey,
     pub email: EmailSetup,
+    pub factors: FactorSetup,
 }
 
 impl Auth {
@@ -249,9 +265,11 @@ impl Auth {
             throttle,
             refresh_key,
             email,
+            factors,
         } = parts;
         Self {
             email,
+            factors,
             refresh_key,
             store,
             hasher,

@@ -42,9 +42,10 @@ impl Auth {
             Rotation::Rotated {
                 session_id,
                 user,
+                login,
                 expires_at,
             } => {
-                let access = self.tokens.issue(&user, session_id, now)?;
+                let access = self.tokens.issue(&user, session_id, &login, now)?;
                 return Ok(TokenPair {
                     access,
                     refresh_token: next.into_secret(),
@@ -198,10 +199,7 @@ impl Auth {
         let stored = self.store.password_hash(user.id).await?.and_then(usable);
         match self.hasher.verify(reservation, password, stored).await? {
             Verdict::Match { .. } => {
-                self.store.clear_login_failures(&keys.email).await?;
-                if let Some(source) = &keys.source {
-                    self.store.clear_login_failures(source).await?;
-                }
+                self.clear_failures(&keys).await?;
                 Ok(user)
             }
             Verdict::Mismatch => {

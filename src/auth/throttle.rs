@@ -21,6 +21,16 @@ pub(super) struct ThrottleKeys {
 impl Auth {
     /// Counts a password attempt against its failure counter, or refuses it while the
     /// counter is locked. Logins and password confirmations share it.
+    /// Clears the counters an attempt with `keys` may have counted on (the email's,
+    /// and the source's when it is a known one).
+    pub(super) async fn clear_failures(&self, keys: &ThrottleKeys) -> Result<(), Error> {
+        self.store.clear_login_failures(&keys.email).await?;
+        if let Some(source) = &keys.source {
+            self.store.clear_login_failures(source).await?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn claim_attempt(&self, keys: &ThrottleKeys) -> Result<(), Error> {
         let now = self.clock.now();
         match self

@@ -17,7 +17,9 @@ use crate::tokens::JwtAlgorithm;
 mod overrides;
 mod values;
 
-use values::{DAY, TEN_YEARS, bounded, duration, parse_network, read_file, whole};
+use values::{
+    DAY, TEN_YEARS, bounded, default_factor_key, duration, parse_network, read_file, whole,
+};
 
 pub use overrides::Overrides;
 
@@ -50,6 +52,8 @@ pub struct Settings {
     pub audience: Option<String>,
     pub jwt_algorithm: JwtAlgorithm,
     pub jwt_secret_file: Option<PathBuf>,
+    /// The key that seals TOTP secrets (see `mfa::FactorKey`).
+    pub factor_key_file: PathBuf,
     pub access_token_ttl: Duration,
     pub lifetimes: Lifetimes,
     pub hash: HashParams,
@@ -130,12 +134,13 @@ impl Settings {
                 "HS256 needs --jwt-secret-file with a secret of 32 bytes or more".to_owned(),
             ));
         }
+        let database = pick!(database).unwrap_or_else(|| "sqlite://sesame.db".to_owned());
+        let factor_key_file =
+            pick!(factor_key_file).unwrap_or_else(|| default_factor_key(&database));
         let secs = |name, value, default, max| bounded(name, value, default, 1..=max, "seconds");
         let settings = Self {
             bind: pick!(bind).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
-            database: DatabaseUrl::new(
-                pick!(database).unwrap_or_else(|| "sqlite://sesame.db".to_owned()),
-            ),
+            database: DatabaseUrl::new(database),
             db_max_connections: bounded(
                 "db_max_connections",
                 pick!(db_max_connections),
@@ -150,6 +155,7 @@ impl Settings {
             audience: pick!(audience),
             jwt_algorithm,
             jwt_secret_file,
+            factor_key_file,
             access_token_ttl: Duration::from_secs(secs(
                 "access_token_ttl",
                 pick!(access_token_ttl),
@@ -321,14 +327,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_database_url_shows_no_part_of_its_password() {
-        let url = DatabaseUrl::new("postgres://sesame:p@ss@w0rd@db.internal:5432/auth");
-        assert_eq!(format!("{url:?}"), "[redacted]@db.internal:5432/auth");
-        let plain = DatabaseUrl::new("sqlite://sesame.db");
-        assert_eq!(format!("{plain:?}"), "sqlite://sesame.db");
-    }
-}
+mod tests;

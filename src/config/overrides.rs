@@ -44,6 +44,11 @@ pub struct Overrides {
     /// File holding the HS256 secret (32 bytes or more).
     #[arg(long, env = "SESAME_JWT_SECRET_FILE")]
     pub jwt_secret_file: Option<PathBuf>,
+    /// File holding the key TOTP secrets are encrypted with, apart from the database;
+    /// created (mode 0600) if missing [default: beside a SQLite database file as
+    /// FILE.factor-key, else ./sesame-factor.key]. Every instance needs the same one.
+    #[arg(long, env = "SESAME_FACTOR_KEY_FILE")]
+    pub factor_key_file: Option<PathBuf>,
     /// Access-token lifetime in seconds [default: 900].
     #[arg(long, env = "SESAME_ACCESS_TOKEN_TTL")]
     pub access_token_ttl: Option<u64>,

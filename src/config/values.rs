@@ -1,7 +1,7 @@
 //! Turning configured text and numbers into settings: bounds, durations, proxy
 //! networks, the TOML file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 
@@ -65,4 +65,18 @@ pub(super) fn read_file(path: &Path) -> Result<Overrides, ConfigError> {
         path: path.to_owned(),
         source: Box::new(source),
     })
+}
+
+/// Where the second-factor key lives unless configured: beside a SQLite database file
+/// (never inside it: a copy of the database alone must not open the secrets), else in
+/// the working directory.
+pub(super) fn default_factor_key(database: &str) -> PathBuf {
+    let file = database
+        .strip_prefix("sqlite://")
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .filter(|path| !path.is_empty() && !path.contains(":memory:"));
+    match file {
+        Some(path) => PathBuf::from(format!("{path}.factor-key")),
+        None => PathBuf::from("sesame-factor.key"),
+    }
 }

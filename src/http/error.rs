@@ -8,9 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::wording::{causes, sentence};
-use crate::auth;
-use crate::password::PolicyError;
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::tokens::TokenError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -36,6 +35,13 @@ pub struct Problem {
     pub code: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// With `mfa_required`: what finishes the login at `/login/mfa` (5 minutes, 5
+    /// attempts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
+    /// With `mfa_required`: the second factors the account can answer with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<&'static str>>,
 }
 
 #[derive(Debug)]
@@ -46,6 +52,9 @@ pub struct ApiError {
     errors: Vec<FieldError>,
     challenge: Option<String>,
     retry_after: Option<u64>,
+    /// `mfa_required`'s members: the ticket (a secret: never in `Debug`) and methods.
+    /// Boxed: most errors have none, and every `Result` carries the size.
+    second_factor: Option<Box<(SecretString, Vec<&'static str>)>>,
 }
 
 impl ApiError {
@@ -57,7 +66,20 @@ impl ApiError {
             errors: Vec::new(),
             challenge: None,
             retry_after: None,
+            second_factor: None,
         }
+    }
+
+    /// Adds `mfa_required`'s `mfa_token` and `methods` members.
+    pub fn second_factor(mut self, mfa_token: SecretString, methods: Vec<&'static str>) -> Self {
+        self.second_factor = Some(Box::new((mfa_token, methods)));
+        self
+    }
+
+    /// The `mfa_token` and `methods` this error carries, if it is `mfa_required`.
+    pub fn mfa_challenge(&self) -> Option<(&str, &[&'static str])> {
+        let (token, methods) = self.second_factor.as_deref()?;
+        Some((token.expose_secret(), methods))
     }
 
     pub fn field(mut self, field: &'static str, message: impl Into<String>) -> Self {
@@ -147,6 +169,8 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code,
             errors: self.errors.clone(),
+            mfa_token: self.mfa_challenge().map(|(token, _)| token.to_owned()),
+            methods: self.mfa_challenge().map(|(_, methods)| methods.to_vec()),
         }
     }
 }
@@ -163,135 +187,6 @@ impl IntoResponse for ApiError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
-    }
-}
-
-impl From<auth::Error> for ApiError {
-    fn from(err: auth::Error) -> Self {
-        use auth::Error as E;
-        match err {
-            E::InvalidEmail(e) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_email",
-                e.to_string(),
-            )
-            .field("email", e.to_string()),
-            E::WeakPassword(PolicyError::TooLong) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "password_too_long",
-                PolicyError::TooLong.to_string(),
-            )
-            .field("password", PolicyError::TooLong.to_string()),
-            E::WeakPassword(e) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "weak_password",
-                e.to_string(),
-            )
-            .field("password", e.to_string()),
-            E::EmailTaken => Self::new(
-                StatusCode::CONFLICT,
-                "email_taken",
-                "An account with this email already exists; log in instead.",
-            ),
-            E::InvalidCredentials => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "Invalid email or password.",
-            ),
-            E::AccountDisabled => Self::new(
-                StatusCode::FORBIDDEN,
-                "account_disabled",
-                "This account is disabled; contact the administrator.",
-            ),
-            E::TooManyAttempts { retry_after } => {
-                let seconds = retry_after_seconds(retry_after);
-                Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_attempts",
-                    format!(
-                        "Too many failed logins for this email; try again in {seconds} seconds."
-                    ),
-                )
-                .retry_after(seconds)
-            }
-            E::Overloaded { retry_after } => {
-                let seconds = retry_after_seconds(retry_after);
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "overloaded",
-                    format!(
-                        "The server is busy checking passwords; try again in {seconds} seconds."
-                    ),
-                )
-                .retry_after(seconds)
-            }
-            E::InvalidToken(e) => invalid_token(&e),
-            E::InvalidRefreshToken(rejection) => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_refresh_token",
-                sentence(&rejection.to_string()),
-            ),
-            E::WrongPassword => Self::new(
-                StatusCode::FORBIDDEN,
-                "wrong_password",
-                "The password is wrong.",
-            ),
-            E::SessionNotFound => Self::new(
-                StatusCode::NOT_FOUND,
-                "session_not_found",
-                "You have no active session with this id.",
-            ),
-            E::AlreadyVerified => Self::new(
-                StatusCode::CONFLICT,
-                "already_verified",
-                "This email address is already verified.",
-            ),
-            E::InvalidCode => Self::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_code",
-                "The code or link is not valid: it may be mistyped, expired or already used. \
-                 Ask for a new one.",
-            ),
-            E::EmailNotVerified => Self::new(
-                StatusCode::FORBIDDEN,
-                "email_not_verified",
-                "Verify your email address first: follow the link in the message we sent, \
-                 or ask for a new one.",
-            ),
-            E::Forbidden => Self::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "This endpoint is for admins: it needs an access token of a user with the \
-                 role admin, or an API key.",
-            ),
-            E::UserNotFound => Self::new(
-                StatusCode::NOT_FOUND,
-                "user_not_found",
-                "There is no user with this id.",
-            ),
-            E::KeyNotFound => Self::new(
-                StatusCode::NOT_FOUND,
-                "key_not_found",
-                "There is no live API key with this name.",
-            ),
-            E::KeyNameTaken => Self::new(
-                StatusCode::CONFLICT,
-                "key_name_taken",
-                "A live API key already has this name; revoke it or choose another.",
-            ),
-            E::Invalid { field, message } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", &message)
-                    .field(field, message)
-            }
-            E::Unavailable(cause) => {
-                tracing::error!(error = %causes(&cause), "store unavailable");
-                Self::unavailable()
-            }
-            E::Internal(cause) => {
-                tracing::error!(error = %causes(cause.as_ref()), "internal error");
-                Self::internal()
-            }
-        }
     }
 }
 

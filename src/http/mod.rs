@@ -1,5 +1,6 @@
 //! The HTTP edge: parse, authenticate, map errors. Decisions live in `auth`.
 
+mod auth_errors;
 mod client_ip;
 pub mod error;
 pub mod extract;

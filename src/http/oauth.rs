@@ -23,6 +23,11 @@ pub struct OAuthError {
     /// `too_many_attempts`, `rate_limited`, `overloaded`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
+    /// With `mfa_required`: finish the login at `/login/mfa` with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<&'static str>>,
     #[serde(skip)]
     retry_after: Option<u64>,
 }
@@ -36,6 +41,8 @@ impl OAuthError {
             detail: description.clone(),
             error_description: description,
             code: None,
+            mfa_token: None,
+            methods: None,
             retry_after: None,
         }
     }
@@ -69,6 +76,16 @@ impl From<auth::Error> for OAuthError {
             | E::InvalidRefreshToken(_) => {
                 let problem = ApiError::from(err);
                 Self::new(StatusCode::BAD_REQUEST, "invalid_grant", problem.detail())
+            }
+            // Not a refused grant: the grant was right, and a second step remains.
+            E::MfaRequired { .. } => {
+                let problem = ApiError::from(err);
+                let (token, methods) = problem.mfa_challenge().unzip();
+                Self {
+                    mfa_token: token.map(str::to_owned),
+                    methods: methods.map(<[_]>::to_vec),
+                    ..Self::new(StatusCode::FORBIDDEN, "mfa_required", problem.detail())
+                }
             }
             other => Self::from(ApiError::from(other)),
         }

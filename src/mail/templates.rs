@@ -17,10 +17,12 @@ pub enum Kind {
     PasswordChanged,
     EmailChanged,
     AccountExists,
+    RecoveryCodeUsed,
+    FactorsRemoved,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 9] = [
         Self::VerifyEmail,
         Self::ResetPassword,
         Self::SignIn,
@@ -28,6 +30,8 @@ impl Kind {
         Self::PasswordChanged,
         Self::EmailChanged,
         Self::AccountExists,
+        Self::RecoveryCodeUsed,
+        Self::FactorsRemoved,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +43,8 @@ impl Kind {
             Self::PasswordChanged => "password_changed",
             Self::EmailChanged => "email_changed",
             Self::AccountExists => "account_exists",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::FactorsRemoved => "factors_removed",
         }
     }
 
@@ -61,6 +67,8 @@ impl Kind {
             Self::PasswordChanged => files!("password_changed"),
             Self::EmailChanged => files!("email_changed"),
             Self::AccountExists => files!("account_exists"),
+            Self::RecoveryCodeUsed => files!("recovery_code_used"),
+            Self::FactorsRemoved => files!("factors_removed"),
         }
     }
 }

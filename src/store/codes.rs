@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::outbox::NewMail;
-use super::{NewUser, StoreError, User};
+use super::{NewMfaTicket, NewUser, StoreError, User};
 use crate::audit::Event;
 
 /// What a code is for. A code of one purpose is never accepted for another.
@@ -92,7 +92,8 @@ pub enum Presented {
     Code { address: String, hash: Vec<u8> },
 }
 
-/// A session opened by a sign-in code, with its first refresh token.
+/// A session opened without a password (a sign-in code, a second factor), with its
+/// first refresh token.
 #[derive(Debug)]
 pub struct CodeSession {
     pub id: Uuid,
@@ -115,8 +116,12 @@ pub enum Effect {
         new_hash: SecretString,
         notice: NewMail,
     },
-    /// Opens `session` (unless the account is disabled) and marks the address verified.
-    SignIn { session: CodeSession },
+    /// Marks the address verified and, unless the account is disabled, opens
+    /// `session`, or stores `ticket` instead when the user has a second factor.
+    SignIn {
+        session: CodeSession,
+        ticket: NewMfaTicket,
+    },
     /// Moves the account to the code's new address (verified), kills the user's other
     /// codes, and queues `notice` to the old address.
     ChangeEmail { notice: NewMail },
@@ -140,6 +145,8 @@ pub struct Redemption {
 pub struct Redeemed {
     pub user: User,
     pub session_opened: bool,
+    /// A sign-in whose user has a second factor: a ticket was stored instead.
+    pub awaiting_second_factor: bool,
 }
 
 #[async_trait]

@@ -1,6 +1,6 @@
 //! Persistence: one trait per concern ([`UserStore`], [`SessionStore`],
 //! [`ThrottleStore`], [`KeyStore`], [`CodeStore`], [`OutboxStore`], [`AdminStore`],
-//! [`ApiKeyStore`], [`AuditStore`]), all behind [`Store`]. Every method is a whole
+//! [`ApiKeyStore`], [`AuditStore`], [`MfaStore`]), all behind [`Store`]. Every method is a whole
 //! operation, atomic inside the store, so races are settled by the database and never
 //! by a read-then-write in the layers above.
 //!
@@ -18,6 +18,7 @@ mod codes;
 mod error;
 mod files;
 mod keys;
+mod mfa;
 mod outbox;
 mod postgres;
 mod rotation;
@@ -41,10 +42,14 @@ pub use codes::{
 pub use error::StoreError;
 pub use files::{Permissions, check as check_permissions};
 pub use keys::{KeyStore, SecretBytes, StoredKey};
+pub use mfa::{
+    MAX_MFA_ATTEMPTS, MFA_TICKET_LIFETIME, MfaFinish, MfaFinished, MfaStore, MfaTicket,
+    NewMfaTicket, SecondFactor, TotpConfirmation, TotpFactor,
+};
 pub use outbox::{NewMail, OutboxStore, QueuedMail};
 pub use rotation::{Rotation, RotationPolicy};
 pub use sessions::{
-    EndReason, NewRefreshToken, NewSession, SessionEnds, SessionInfo, SessionStore,
+    EndReason, NewRefreshToken, NewSession, SessionEnds, SessionInfo, SessionLogin, SessionStore,
 };
 pub use sql::QueryPlan;
 pub use throttle::{Attempt, LoginThrottle, ThrottleStore};
@@ -62,6 +67,7 @@ pub trait Store:
     + AdminStore
     + ApiKeyStore
     + AuditStore
+    + MfaStore
     + 'static
 {
     /// Applies pending migrations; safe to run from several processes at once.

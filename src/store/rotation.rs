@@ -5,7 +5,7 @@
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{EndReason, User};
+use super::{EndReason, SessionLogin, User};
 
 /// The rules a rotation applies, from configuration.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +24,7 @@ pub enum Rotation {
     Rotated {
         session_id: Uuid,
         user: User,
+        login: SessionLogin,
         /// When `next` expires: its lifetime, cut short by the session's own end.
         expires_at: OffsetDateTime,
     },
@@ -103,7 +104,12 @@ impl RotationPolicy {
 
 impl Verdict {
     /// The answer for the caller once the verdict is written.
-    pub(crate) fn into_rotation(self, session_id: Uuid, user: User) -> Rotation {
+    pub(crate) fn into_rotation(
+        self,
+        session_id: Uuid,
+        user: User,
+        login: SessionLogin,
+    ) -> Rotation {
         match self {
             Self::Refuse(Refusal::Ended) => Rotation::Ended,
             Self::Refuse(Refusal::Expired) | Self::EndSession(EndReason::Expired) => {
@@ -116,6 +122,7 @@ impl Verdict {
             Self::Rotate { expires_at, .. } => Rotation::Rotated {
                 session_id,
                 user,
+                login,
                 expires_at,
             },
         }

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::Event;
+use crate::mfa::Amr;
 
 use super::{Rotation, RotationPolicy, StoreError, User};
 
@@ -32,6 +33,16 @@ pub struct NewSession {
     /// The digest of the email with the client's address: remembered as a known
     /// source, and its own counter cleared too.
     pub source_key: Option<Vec<u8>>,
+    /// How the login happened.
+    pub amr: Amr,
+}
+
+/// How a session was opened, which every access token of it states (`amr`,
+/// `auth_time`), after refreshes too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLogin {
+    pub amr: Amr,
+    pub auth_time: OffsetDateTime,
 }
 
 /// A refresh token to store: its digest and when it stops being accepted.
@@ -56,6 +67,8 @@ pub enum EndReason {
     Disabled,
     /// An admin logged the user out everywhere.
     AdminLogout,
+    /// The user confirmed a second factor: every other session ends.
+    SecondFactorAdded,
 }
 
 impl EndReason {
@@ -70,6 +83,7 @@ impl EndReason {
             Self::ReuseDetected => "reuse_detected",
             Self::Disabled => "disabled",
             Self::AdminLogout => "admin_logout",
+            Self::SecondFactorAdded => "second_factor_added",
         }
     }
 }

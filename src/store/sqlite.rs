@@ -326,6 +326,7 @@ mod tests {
                 rehash: None,
                 throttle_key: vec![1],
                 source_key: None,
+                amr: crate::mfa::Amr::of(crate::mfa::Amr::PWD),
             };
             store.record_login(&session, &event()).await.unwrap();
         }

@@ -27,6 +27,15 @@ pub trait ThrottleStore: Send + Sync {
         now: OffsetDateTime,
         policy: LoginThrottle,
     ) -> Result<Attempt, StoreError>;
+    /// Takes back one attempt claimed with the same `key` and `source`: the first
+    /// step of a login was right, yet the login is not done (a second factor is
+    /// due). Earlier failures stay counted, and so do the second step's.
+    async fn release_login_attempt(
+        &self,
+        key: &[u8],
+        source: Option<&[u8]>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// Clears the throttle counter `key` (a password confirmed outside a login).
     async fn clear_login_failures(&self, key: &[u8]) -> Result<(), StoreError>;
     /// Drops throttle counters whose last failure is older than `before`, and known

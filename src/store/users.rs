@@ -18,6 +18,8 @@ pub struct User {
     pub created_at: OffsetDateTime,
     /// Names like `admin`, carried by access tokens as the `roles` claim.
     pub roles: Vec<String>,
+    /// A confirmed second factor exists: a login must finish with it.
+    pub mfa_enabled: bool,
 }
 
 /// What a login needs to decide: the user and the stored hash.

@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::keys::{JwtAlgorithm, SigningKey};
-use crate::store::User;
+use crate::store::{SessionLogin, User};
 
 pub const TOKEN_TYPE: &str = "at+jwt";
 
@@ -33,6 +33,12 @@ pub struct AccessClaims {
     /// counts at once there.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// When the user logged in to open this session (OpenID Connect `auth_time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// How they did (RFC 8176): `pwd`, `otp`, `mfa`, ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     /// Never set by Sesame; a token that carries one in the future is not valid yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
@@ -101,6 +107,7 @@ impl AccessTokens {
         &self,
         user: &User,
         session_id: Uuid,
+        login: &SessionLogin,
         now: OffsetDateTime,
     ) -> Result<IssuedAccessToken, TokenError> {
         let claims = AccessClaims {
@@ -113,6 +120,8 @@ impl AccessTokens {
             sid: session_id,
             email: user.email.clone(),
             roles: user.roles.clone(),
+            auth_time: Some(login.auth_time.unix_timestamp()),
+            amr: login.amr.methods().to_vec(),
             nbf: None,
         };
         let mut header = Header::new(self.key.alg.jwt());
@@ -261,8 +270,16 @@ mod properties {
             disabled: false,
             created_at: *NOW,
             roles: vec!["admin".to_owned()],
+            mfa_enabled: false,
         };
-        issuer.issue(&user, Uuid::now_v7(), *NOW).unwrap().token
+        let login = SessionLogin {
+            amr: crate::mfa::Amr::of("pwd"),
+            auth_time: *NOW,
+        };
+        issuer
+            .issue(&user, Uuid::now_v7(), &login, *NOW)
+            .unwrap()
+            .token
     }
 
     /// Three dot-separated parts, each base64url of any bytes or of JSON-ish text, so

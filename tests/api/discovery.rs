@@ -165,7 +165,7 @@ async fn hs256_needs_a_long_enough_secret() {
 }
 
 /// Every operation of the contract (../shared/API.md, the sections built so far).
-const OPERATIONS: [(&str, &str); 33] = [
+const OPERATIONS: [(&str, &str); 38] = [
     ("post", "/register"),
     ("post", "/login"),
     ("post", "/token"),
@@ -185,6 +185,11 @@ const OPERATIONS: [(&str, &str); 33] = [
     ("post", "/login/code"),
     ("post", "/me/email"),
     ("post", "/me/email/confirm"),
+    ("post", "/me/mfa/totp"),
+    ("post", "/me/mfa/totp/confirm"),
+    ("delete", "/me/mfa/totp"),
+    ("post", "/me/mfa/recovery-codes"),
+    ("post", "/login/mfa"),
     ("get", "/admin/users"),
     ("post", "/admin/users"),
     ("get", "/admin/users/{id}"),

@@ -19,6 +19,7 @@ mod limits;
 mod login;
 mod mail;
 mod me;
+mod mfa;
 mod outbox;
 mod plans;
 mod process;

@@ -14,7 +14,7 @@ use utoipa::openapi::{OpenApi, Ref, RefOr, Response};
 use crate::http::error::PROBLEM_JSON;
 
 /// Tags whose operations read or write the store (so can find it unavailable).
-const STORE_TAGS: [&str; 5] = ["accounts", "admin", "email", "sessions", "tokens"];
+const STORE_TAGS: [&str; 6] = ["accounts", "admin", "email", "mfa", "sessions", "tokens"];
 
 pub struct CommonResponses;
 

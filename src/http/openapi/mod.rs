@@ -25,6 +25,7 @@ mod common;
         (name = "accounts", description = "Sign up, log in, the current user"),
         (name = "admin", description = "Users, for admins and API keys; the audit trail"),
         (name = "email", description = "Verify an address, reset a password, sign in with a code, change the address"),
+        (name = "mfa", description = "Second factors: an authenticator app (TOTP), recovery codes, and finishing a login that needs one"),
         (name = "sessions", description = "Refresh, log out, see and end sessions"),
         (name = "tokens", description = "OAuth2 token endpoint"),
         (name = "discovery", description = "Keys and metadata for token verifiers"),

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod email;
 pub mod me;
+pub mod mfa;
 pub mod ops;
 pub mod sessions;
 pub mod tokens;
@@ -43,6 +44,10 @@ pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(email::sign_in_with_code))
         .routes(routes!(email::change_email))
         .routes(routes!(email::confirm_email_change))
+        .routes(routes!(mfa::begin_totp, mfa::remove_totp))
+        .routes(routes!(mfa::confirm_totp))
+        .routes(routes!(mfa::recovery_codes))
+        .routes(routes!(mfa::login_mfa))
         .routes(routes!(sessions::refresh))
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::logout_all))
@@ -85,7 +90,7 @@ impl From<User> for UserBody {
             email: user.email,
             email_verified: user.email_verified,
             created_at: user.created_at,
-            mfa_enabled: false,
+            mfa_enabled: user.mfa_enabled,
             roles: user.roles,
         }
     }

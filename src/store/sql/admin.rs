@@ -21,7 +21,7 @@ const SHORTEST_INDEXED: usize = 3;
 
 /// The columns of an [`AdminUser`], for users `u` (`$1`: now, for the session count).
 const ADMIN_USER_COLUMNS: &str = "SELECT u.id, u.email, u.email_verified,
-        u.disabled, u.created_at, u.roles, u.last_login_at, u.metadata,
+        u.disabled, u.created_at, u.roles, u.mfa_enabled, u.last_login_at, u.metadata,
         (SELECT count(*) FROM sessions s
          WHERE s.user_id = u.id AND s.ended_at IS NULL AND s.expires_at > $1) AS sessions ";
 pub(crate) const SELECT_ADMIN_USERS: &str = concatcp!(ADMIN_USER_COLUMNS, "FROM users u ");

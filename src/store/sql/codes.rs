@@ -7,14 +7,16 @@ use secrecy::ExposeSecret;
 use time::{Duration, OffsetDateTime};
 
 use super::WriteTx;
+use super::mfa::{FORGET_TICKETS, insert_ticket};
 use super::outbox::queue_mail;
 use super::sessions::{INSERT_REFRESH, INSERT_SESSION};
 use super::users::{USER, insert_user, user_from_row};
 use super::{Conn, Engine, Row, announce_sessions_ended, write_connection};
 use crate::audit::Event;
+use crate::mfa::Amr;
 use crate::store::{
-    CodeStore, Effect, EndReason, MAX_CODE_ATTEMPTS, NewCode, NewMail, NewUser, Presented,
-    Redeemed, Redemption, SendLimit, StoreError, User,
+    CodeStore, Effect, EndReason, MAX_CODE_ATTEMPTS, NewCode, NewMail, NewMfaTicket, NewUser,
+    Presented, Redeemed, Redemption, SendLimit, StoreError, User,
 };
 
 pub(super) const SENT_SINCE: &str =
@@ -84,10 +86,9 @@ impl<E: Engine> CodeStore for E {
     }
 
     async fn forget_expired_codes(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        write_connection(self)
-            .await?
-            .execute(FORGET_EXPIRED, &[now.into()])
-            .await
+        let mut conn = write_connection(self).await?;
+        let codes = conn.execute(FORGET_EXPIRED, &[now.into()]).await?;
+        Ok(codes + conn.execute(FORGET_TICKETS, &[now.into()]).await?)
     }
 }
 
@@ -184,7 +185,7 @@ async fn redeem_in<E: Engine>(
         return Ok((None, false));
     };
     let user_id = consumed.uuid("user_id")?;
-    let mut session_opened = false;
+    let (mut session_opened, mut awaiting_second_factor) = (false, false);
     match effect {
         Effect::VerifyEmail => {
             tx.execute(VERIFY, &[user_id.into(), now.into()]).await?;
@@ -201,11 +202,24 @@ async fn redeem_in<E: Engine>(
             tx.execute(DELETE_CODES, &[user_id.into()]).await?;
             queue_mail(&mut **tx, notice, Some(user_id)).await?;
         }
-        Effect::SignIn { session } => {
+        Effect::SignIn { session, ticket } => {
             let row = tx.fetch_optional(USER, &[user_id.into()]).await?;
-            let disabled = row.map_or(Ok(true), |row| row.flag("disabled"))?;
-            if !disabled {
+            let user = row.map(|row| user_from_row(&row)).transpose()?;
+            let (disabled, second) = user.map_or((true, false), |u| (u.disabled, u.mfa_enabled));
+            if !disabled && second {
                 tx.execute(VERIFY, &[user_id.into(), now.into()]).await?;
+                insert_ticket(
+                    &mut **tx,
+                    &NewMfaTicket {
+                        user_id,
+                        ..ticket.clone()
+                    },
+                )
+                .await?;
+                awaiting_second_factor = true;
+            } else if !disabled {
+                tx.execute(VERIFY, &[user_id.into(), now.into()]).await?;
+                let amr = Amr::of(Amr::OTP).to_json();
                 let args = [
                     session.id.into(),
                     user_id.into(),
@@ -213,6 +227,7 @@ async fn redeem_in<E: Engine>(
                     session.expires_at.into(),
                     session.user_agent.as_deref().into(),
                     session.ip.as_deref().into(),
+                    amr.as_str().into(),
                 ];
                 tx.execute(INSERT_SESSION, &args).await?;
                 let args = [
@@ -250,16 +265,19 @@ async fn redeem_in<E: Engine>(
     let row = row.ok_or(StoreError::Inconsistent("a code outlived its user"))?;
     let user = user_from_row(&row)?;
     let mut event = event.clone().user(user_id);
-    if let Effect::SignIn { session } = effect {
-        event = match session_opened {
-            true => event.session(session.id),
-            false => event.failed().detail("reason", "account_disabled"),
+    if let Effect::SignIn { session, .. } = effect {
+        event = match (session_opened, awaiting_second_factor) {
+            (true, _) => event.session(session.id),
+            // The code was right; the login goes on at `/login/mfa`.
+            (false, true) => event.failed().detail("reason", "mfa_required"),
+            (false, false) => event.failed().detail("reason", "account_disabled"),
         };
     }
     tx.record(&event).await?;
     let redeemed = Redeemed {
         user,
         session_opened,
+        awaiting_second_factor,
     };
     Ok((Some(redeemed), true))
 }

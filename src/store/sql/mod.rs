@@ -18,6 +18,7 @@ mod api_keys;
 mod audit;
 mod codes;
 mod keys;
+mod mfa;
 mod outbox;
 mod plans;
 mod sessions;
@@ -52,6 +53,7 @@ pub(crate) enum Arg<'a> {
     Bytes(&'a [u8]),
     OptBytes(Option<&'a [u8]>),
     Int(i32),
+    Long(i64),
     OptFlag(Option<bool>),
 }
 
@@ -100,6 +102,12 @@ impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
 impl From<Option<bool>> for Arg<'_> {
     fn from(value: Option<bool>) -> Self {
         Self::OptFlag(value)
+    }
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(value: i64) -> Self {
+        Self::Long(value)
     }
 }
 
@@ -169,6 +177,7 @@ where
     Vec<u8>: Encodes<DB>,
     Option<Vec<u8>>: Encodes<DB>,
     i32: Encodes<DB>,
+    i64: Encodes<DB>,
     Option<bool>: Encodes<DB>,
 {
     args.iter().fold(sqlx::query(sql), |query, arg| match *arg {
@@ -182,6 +191,7 @@ where
         Arg::Bytes(v) => query.bind(v.to_vec()),
         Arg::OptBytes(v) => query.bind(v.map(<[u8]>::to_vec)),
         Arg::Int(v) => query.bind(v),
+        Arg::Long(v) => query.bind(v),
         Arg::OptFlag(v) => query.bind(v),
     })
 }
@@ -202,6 +212,7 @@ where
     Vec<u8>: Encodes<C::Database>,
     Option<Vec<u8>>: Encodes<C::Database>,
     i32: Encodes<C::Database>,
+    i64: Encodes<C::Database>,
     Option<bool>: Encodes<C::Database>,
 {
     type Row = <C::Database as Database>::Row;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::outbox::{CLAIMED_COLUMNS, DUE_MAIL};
 use super::{Arg, Conn, Engine, Row, connection};
-use super::{LOAD_REFRESH, admin, api_keys, audit, codes, outbox, sessions, throttle, users};
+use super::{LOAD_REFRESH, admin, api_keys, audit, codes, mfa, outbox, sessions, throttle, users};
 use crate::store::StoreError;
 use crate::store::sqlite::SEARCH_EMAIL;
 
@@ -96,6 +96,11 @@ const HOT: &[HotQuery] = hot! {
     "audit: events of a type": audit::BY_TYPE => || vec![None::<Uuid>.into(), "login.failed".into(), at(), at(), id(), 50.into()];
     "audit: every event": audit::ALL => || vec![None::<Uuid>.into(), "".into(), at(), at(), id(), 50.into()];
     "cleanup: expired audit events": audit::EXPIRE => || vec![at(), 1_000.into()];
+    "mfa: count an answer on the ticket": mfa::CLAIM_ATTEMPT => || vec![digest(), at(), 5.into()];
+    "mfa: take the ticket": mfa::TAKE_TICKET => || vec![digest(), at()];
+    "mfa: accept a TOTP step once": mfa::USE_STEP => || vec![id(), 1i64.into()];
+    "mfa: use a recovery code": mfa::USE_RECOVERY_CODE => || vec![id(), digest(), at()];
+    "cleanup: expired mfa tickets": mfa::FORGET_TICKETS => || vec![at()];
 };
 
 /// Email search: its text and its `$4` differ between the engines (an FTS5 phrase on

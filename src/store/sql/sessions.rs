@@ -11,25 +11,27 @@ use super::WriteTx;
 use super::users::user_from_row;
 use super::{Conn, Engine, Row, announce_sessions_ended, connection};
 use crate::audit::Event;
+use crate::mfa::Amr;
 use crate::store::rotation::{RefreshState, Verdict};
 use crate::store::{
     EndReason, NewRefreshToken, NewSession, Rotation, RotationPolicy, SessionEnds, SessionInfo,
-    SessionStore, StoreError, User,
+    SessionLogin, SessionStore, StoreError, User,
 };
 
 /// The columns every `LOAD_REFRESH_FOR_UPDATE` selects, for [`refresh_state`].
 pub(crate) const LOAD_REFRESH: &str =
     "SELECT t.session_id, t.used_at, t.expires_at AS token_expires_at,
         s.ended_at, s.expires_at AS session_expires_at, s.last_used_at,
-        u.id, u.email, u.email_verified, u.disabled, u.created_at, u.roles
+        s.amr, s.created_at AS auth_time,
+        u.id, u.email, u.email_verified, u.disabled, u.created_at, u.roles, u.mfa_enabled
      FROM refresh_tokens t
      JOIN sessions s ON s.id = t.session_id
      JOIN users u ON u.id = s.user_id
      WHERE t.token_hash = $1";
 
 pub(super) const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip)
-     VALUES ($1, $2, $3, $3, $4, $5, $6)";
+    "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, amr)
+     VALUES ($1, $2, $3, $3, $4, $5, $6, $7)";
 pub(super) const INSERT_REFRESH: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5)";
@@ -50,7 +52,8 @@ pub(super) const CHILD_EXPIRY: &str =
 pub(super) const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1";
 pub(super) const END: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1";
 pub(super) const SESSION_USER: &str =
-    "SELECT u.id, u.email, u.email_verified, u.disabled, u.created_at, u.roles, s.expires_at
+    "SELECT u.id, u.email, u.email_verified, u.disabled, u.created_at, u.roles, u.mfa_enabled,
+        s.expires_at
      FROM sessions s JOIN users u ON u.id = s.user_id
      WHERE s.id = $1 AND s.user_id = $2 AND s.ended_at IS NULL";
 pub(super) const LIST: &str =
@@ -65,8 +68,12 @@ pub(super) const END_ALL: &str = "UPDATE sessions SET ended_at = $3, end_reason 
 const COUNT_ACTIVE: &str =
     "SELECT count(*) AS n FROM sessions WHERE ended_at IS NULL AND expires_at > $1";
 
-fn refresh_state(row: &impl Row) -> Result<(Uuid, User, RefreshState), StoreError> {
+fn refresh_state(row: &impl Row) -> Result<(Uuid, User, SessionLogin, RefreshState), StoreError> {
     let user = user_from_row(row)?;
+    let login = SessionLogin {
+        amr: amr_from_json(&row.text("amr")?)?,
+        auth_time: row.time("auth_time")?,
+    };
     let state = RefreshState {
         used_at: row.opt_time("used_at")?,
         token_expires_at: row.time("token_expires_at")?,
@@ -74,7 +81,12 @@ fn refresh_state(row: &impl Row) -> Result<(Uuid, User, RefreshState), StoreErro
         session_expires_at: row.time("session_expires_at")?,
         last_used_at: row.time("last_used_at")?,
     };
-    Ok((row.uuid("session_id")?, user, state))
+    Ok((row.uuid("session_id")?, user, login, state))
+}
+
+/// The `amr` column, written only from [`Amr::to_json`].
+pub(super) fn amr_from_json(text: &str) -> Result<Amr, StoreError> {
+    Amr::from_json(text).map_err(|e| StoreError::Corrupt(format!("amr: {e}")))
 }
 
 /// A rotation to run: the digest presented, the token to issue, when, under which rules.
@@ -105,14 +117,14 @@ pub(crate) async fn rotate_in<E: Engine + ?Sized>(
     let Some(row) = row else {
         return Ok(Rotation::Unknown);
     };
-    let (session_id, user, state) = refresh_state(&row)?;
+    let (session_id, user, login, state) = refresh_state(&row)?;
     let verdict = policy.decide(&state, next.expires_at, now);
     Ok(match verdict {
-        Verdict::Refuse(_) => verdict.into_rotation(session_id, user),
+        Verdict::Refuse(_) => verdict.into_rotation(session_id, user, login),
         Verdict::EndSession(reason) => {
             let args = [session_id.into(), now.into(), reason.as_str().into()];
             tx.execute(END, &args).await?;
-            verdict.into_rotation(session_id, user)
+            verdict.into_rotation(session_id, user, login)
         }
         Verdict::Rotate {
             first_use,
@@ -148,6 +160,7 @@ pub(crate) async fn rotate_in<E: Engine + ?Sized>(
             Rotation::Rotated {
                 session_id,
                 user,
+                login,
                 expires_at,
             }
         }
@@ -177,6 +190,7 @@ impl<E: Engine> SessionStore for E {
                     .await?;
             }
             let user_agent = session.user_agent.as_deref();
+            let amr = session.amr.to_json();
             tx.execute(
                 INSERT_SESSION,
                 &[
@@ -186,6 +200,7 @@ impl<E: Engine> SessionStore for E {
                     session.expires_at.into(),
                     user_agent.into(),
                     session.ip.as_deref().into(),
+                    amr.as_str().into(),
                 ],
             )
             .await?;

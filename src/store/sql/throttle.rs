@@ -16,6 +16,8 @@ const CREATE: &str = "INSERT INTO login_failures (key, failures, last_failure_at
 pub(super) const COUNT: &str =
     "UPDATE login_failures SET failures = $2, last_failure_at = $3 WHERE key = $1";
 const CLEAR: &str = "DELETE FROM login_failures WHERE key = $1";
+const RELEASE: &str =
+    "UPDATE login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0";
 pub(super) const KNOWN: &str = "SELECT last_success_at FROM login_sources WHERE key = $1";
 pub(super) const FORGET_SOURCES: &str = "DELETE FROM login_sources WHERE last_success_at < $1";
 // On SQLite a text comparison of sqlx's fixed UTC format: exact to the second, enough.
@@ -40,13 +42,22 @@ impl<E: Engine> ThrottleStore for E {
                     key = source;
                 }
             }
-            tx.execute(CREATE, &[key.into(), now.into()]).await?;
-            let row = tx
-                .fetch_optional(E::LOAD_FAILURES_FOR_UPDATE, &[key.into()])
-                .await?
-                .ok_or(StoreError::Inconsistent(
-                    "the throttle row vanished in its transaction",
-                ))?;
+            // A success elsewhere may delete the row between the insert that found it
+            // and the locking read (PostgreSQL reads each statement afresh): then the
+            // insert, tried again, makes a new one.
+            let mut row = None;
+            for _ in 0..3 {
+                tx.execute(CREATE, &[key.into(), now.into()]).await?;
+                row = tx
+                    .fetch_optional(E::LOAD_FAILURES_FOR_UPDATE, &[key.into()])
+                    .await?;
+                if row.is_some() {
+                    break;
+                }
+            }
+            let row = row.ok_or(StoreError::Inconsistent(
+                "the throttle row vanished in its transaction",
+            ))?;
             let failures = u32::try_from(row.int("failures")?).unwrap_or(0);
             let last = row.time("last_failure_at")?;
             let failures = match policy.decide(failures, last, now) {
@@ -61,6 +72,26 @@ impl<E: Engine> ThrottleStore for E {
         }
         .await;
         tx.settle(outcome).await
+    }
+
+    async fn release_login_attempt(
+        &self,
+        key: &[u8],
+        source: Option<&[u8]>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut conn = write_connection(self).await?;
+        let mut key = key;
+        // The counter the claim chose: the source's own when it is a known one.
+        if let Some(source) = source {
+            let row = conn.fetch_optional(KNOWN, &[source.into()]).await?;
+            let last_success = row.map(|row| row.time("last_success_at")).transpose()?;
+            if LoginThrottle::is_known(last_success, now) {
+                key = source;
+            }
+        }
+        conn.execute(RELEASE, &[key.into()]).await?;
+        Ok(())
     }
 
     async fn clear_login_failures(&self, key: &[u8]) -> Result<(), StoreError> {

@@ -17,10 +17,11 @@ const INSERT_UNLESS_TAKEN: &str =
     "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (email_normalized) DO NOTHING";
 pub(super) const CREDENTIALS_BY_EMAIL: &str =
-    "SELECT id, email, email_verified, disabled, created_at, roles, password_hash
+    "SELECT id, email, email_verified, disabled, created_at, roles, mfa_enabled, password_hash
      FROM users WHERE email_normalized = $1";
 pub(super) const USER: &str =
-    "SELECT id, email, email_verified, disabled, created_at, roles FROM users WHERE id = $1";
+    "SELECT id, email, email_verified, disabled, created_at, roles, mfa_enabled
+     FROM users WHERE id = $1";
 pub(super) const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
 pub(super) const SET_PASSWORD: &str =
     "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
@@ -31,7 +32,7 @@ const EXPORT: &str = "SELECT email, password_hash FROM users ORDER BY created_at
 pub(super) const DELETE: &str = "DELETE FROM users WHERE id = $1";
 
 /// A user from a row with the columns `id, email, email_verified, disabled, created_at,
-/// roles`.
+/// roles, mfa_enabled`.
 pub(super) fn user_from_row(row: &impl Row) -> Result<User, StoreError> {
     Ok(User {
         id: row.uuid("id")?,
@@ -40,6 +41,7 @@ pub(super) fn user_from_row(row: &impl Row) -> Result<User, StoreError> {
         disabled: row.flag("disabled")?,
         created_at: row.time("created_at")?,
         roles: roles_from_json(&row.text("roles")?)?,
+        mfa_enabled: row.flag("mfa_enabled")?,
     })
 }
 
@@ -76,6 +78,7 @@ pub(super) async fn insert_user<C: Conn + ?Sized>(
         disabled: false,
         created_at: user.created_at,
         roles: Vec::new(),
+        mfa_enabled: false,
     })
 }
 

@@ -1,0 +1,321 @@
+//! [`MfaStore`] on any engine. A TOTP step and a recovery code are each used with one
+//! conditional `UPDATE`: of concurrent uses, the database lets exactly one through.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::outbox::queue_mail;
+use super::sessions::{CLEAR_FAILURES, INSERT_REFRESH, INSERT_SESSION, amr_from_json};
+use super::users::{END_OTHER_SESSIONS, USER, user_from_row};
+use super::{Conn, Engine, Row, WriteTx, announce_sessions_ended, connection, write_connection};
+use crate::audit::Event;
+use crate::store::outbox::NewMail;
+use crate::store::{
+    EndReason, MAX_MFA_ATTEMPTS, MFA_TICKET_LIFETIME, MfaFinish, MfaFinished, MfaStore, MfaTicket,
+    NewMfaTicket, SecondFactor, StoreError, TotpConfirmation, TotpFactor,
+};
+
+const BEGIN_TOTP: &str = "INSERT INTO totp_factors (user_id, secret_sealed, created_at)
+     VALUES ($1, $2, $3)
+     ON CONFLICT (user_id) DO UPDATE
+     SET secret_sealed = excluded.secret_sealed, created_at = excluded.created_at, last_step = NULL
+     WHERE totp_factors.confirmed_at IS NULL";
+const TOTP_FACTOR: &str = "SELECT secret_sealed, confirmed_at FROM totp_factors WHERE user_id = $1";
+const CONFIRM_TOTP: &str = "UPDATE totp_factors SET confirmed_at = $3, last_step = $2
+     WHERE user_id = $1 AND confirmed_at IS NULL AND (last_step IS NULL OR last_step < $2)";
+/// The replay check: a step is accepted only above the last accepted one.
+pub(super) const USE_STEP: &str = "UPDATE totp_factors SET last_step = $2
+     WHERE user_id = $1 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $2)";
+pub(super) const USE_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_at = $3
+     WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL";
+const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = $1";
+const INSERT_RECOVERY_CODE: &str =
+    "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)";
+const DELETE_TOTP: &str = "DELETE FROM totp_factors WHERE user_id = $1";
+const DELETE_TICKETS: &str = "DELETE FROM mfa_tickets WHERE user_id = $1";
+const SET_MFA: &str = "UPDATE users SET mfa_enabled = $2, updated_at = $3 WHERE id = $1";
+const STAMP: &str = "UPDATE users SET last_login_at = $2 WHERE id = $1";
+pub(super) const INSERT_TICKET: &str =
+    "INSERT INTO mfa_tickets (token_hash, user_id, amr, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5)";
+pub(super) const CLAIM_ATTEMPT: &str = "UPDATE mfa_tickets SET attempts = attempts + 1
+     WHERE token_hash = $1 AND expires_at > $2 AND attempts < $3
+     RETURNING user_id, amr";
+pub(super) const TAKE_TICKET: &str =
+    "DELETE FROM mfa_tickets WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id";
+pub(super) const FORGET_TICKETS: &str = "DELETE FROM mfa_tickets WHERE expires_at <= $1";
+
+/// Stores `ticket` on `conn` (a sign-in code's redemption stores one too).
+pub(super) async fn insert_ticket<C: Conn + ?Sized>(
+    conn: &mut C,
+    ticket: &NewMfaTicket,
+) -> Result<(), StoreError> {
+    let amr = ticket.amr.to_json();
+    let args = [
+        ticket.token_hash.as_slice().into(),
+        ticket.user_id.into(),
+        amr.as_str().into(),
+        ticket.created_at.into(),
+        (ticket.created_at + MFA_TICKET_LIFETIME).into(),
+    ];
+    conn.execute(INSERT_TICKET, &args).await?;
+    Ok(())
+}
+
+async fn set_recovery_codes<C: Conn + ?Sized>(
+    tx: &mut C,
+    user_id: Uuid,
+    hashes: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    tx.execute(DELETE_RECOVERY_CODES, &[user_id.into()]).await?;
+    for hash in hashes {
+        let args = [user_id.into(), hash.as_slice().into()];
+        tx.execute(INSERT_RECOVERY_CODE, &args).await?;
+    }
+    Ok(())
+}
+
+/// Deletes every factor of the user and clears the flag: how many factors there were.
+async fn delete_factors<C: Conn + ?Sized>(
+    tx: &mut C,
+    user_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let removed = tx.execute(DELETE_TOTP, &[user_id.into()]).await?;
+    tx.execute(DELETE_RECOVERY_CODES, &[user_id.into()]).await?;
+    tx.execute(DELETE_TICKETS, &[user_id.into()]).await?;
+    let args = [user_id.into(), Some(false).into(), now.into()];
+    tx.execute(SET_MFA, &args).await?;
+    Ok(removed)
+}
+
+#[async_trait]
+impl<E: Engine> MfaStore for E {
+    async fn begin_totp(
+        &self,
+        user_id: Uuid,
+        sealed_secret: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let args = [user_id.into(), sealed_secret.into(), now.into()];
+        let written = write_connection(self)
+            .await?
+            .execute(BEGIN_TOTP, &args)
+            .await?;
+        Ok(written == 1)
+    }
+
+    async fn totp_factor(&self, user_id: Uuid) -> Result<Option<TotpFactor>, StoreError> {
+        let row = connection(self)
+            .await?
+            .fetch_optional(TOTP_FACTOR, &[user_id.into()])
+            .await?;
+        row.map(|row| {
+            Ok(TotpFactor {
+                sealed_secret: row.bytes("secret_sealed")?,
+                confirmed: row.opt_time("confirmed_at")?.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    async fn confirm_totp(&self, confirmation: &TotpConfirmation) -> Result<bool, StoreError> {
+        let TotpConfirmation {
+            user_id,
+            step,
+            recovery_hashes,
+            keep_session,
+            now,
+            event,
+        } = confirmation;
+        let (user_id, now) = (*user_id, *now);
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            let args = [user_id.into(), (*step).into(), now.into()];
+            if tx.execute(CONFIRM_TOTP, &args).await? == 0 {
+                return Ok((false, false));
+            }
+            set_recovery_codes(&mut *tx, user_id, recovery_hashes).await?;
+            tx.execute(SET_MFA, &[user_id.into(), Some(true).into(), now.into()])
+                .await?;
+            let reason = EndReason::SecondFactorAdded.as_str();
+            let args = [
+                user_id.into(),
+                (*keep_session).into(),
+                now.into(),
+                reason.into(),
+            ];
+            if tx.execute(END_OTHER_SESSIONS, &args).await? > 0 {
+                announce_sessions_ended::<E>(&mut tx).await?;
+            }
+            tx.record(event).await?;
+            Ok((true, true))
+        }
+        .await;
+        tx.settle(outcome).await
+    }
+
+    async fn remove_totp(
+        &self,
+        user_id: Uuid,
+        step: i64,
+        event: &Event,
+    ) -> Result<bool, StoreError> {
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            if tx.execute(USE_STEP, &[user_id.into(), step.into()]).await? == 0 {
+                return Ok((false, false));
+            }
+            delete_factors(&mut *tx, user_id, event.at).await?;
+            tx.record(event).await?;
+            Ok((true, true))
+        }
+        .await;
+        tx.settle(outcome).await
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: Uuid,
+        step: i64,
+        hashes: &[Vec<u8>],
+        event: &Event,
+    ) -> Result<bool, StoreError> {
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            if tx.execute(USE_STEP, &[user_id.into(), step.into()]).await? == 0 {
+                return Ok((false, false));
+            }
+            set_recovery_codes(&mut *tx, user_id, hashes).await?;
+            tx.record(event).await?;
+            Ok((true, true))
+        }
+        .await;
+        tx.settle(outcome).await
+    }
+
+    async fn remove_factors(
+        &self,
+        user_id: Uuid,
+        notice: &NewMail,
+        event: &Event,
+    ) -> Result<u64, StoreError> {
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            let removed = delete_factors(&mut *tx, user_id, event.at).await?;
+            if removed > 0 {
+                queue_mail(&mut *tx, notice, Some(user_id)).await?;
+            }
+            tx.record(&event.clone().detail("removed", removed)).await?;
+            Ok((removed, true))
+        }
+        .await;
+        tx.settle(outcome).await
+    }
+
+    async fn create_mfa_ticket(&self, ticket: &NewMfaTicket) -> Result<(), StoreError> {
+        insert_ticket(&mut *write_connection(self).await?, ticket).await
+    }
+
+    async fn claim_mfa_attempt(
+        &self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<MfaTicket>, StoreError> {
+        let args = [token_hash.into(), now.into(), MAX_MFA_ATTEMPTS.into()];
+        let row = write_connection(self)
+            .await?
+            .fetch_optional(CLAIM_ATTEMPT, &args)
+            .await?;
+        row.map(|row| {
+            Ok(MfaTicket {
+                user_id: row.uuid("user_id")?,
+                amr: amr_from_json(&row.text("amr")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn finish_mfa(&self, finish: &MfaFinish) -> Result<MfaFinished, StoreError> {
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = finish_in(&mut tx, finish).await;
+        tx.settle(outcome).await
+    }
+}
+
+/// [`MfaStore::finish_mfa`] inside `tx`: its answer, and whether to commit.
+async fn finish_in<E: Engine>(
+    tx: &mut WriteTx<E>,
+    finish: &MfaFinish,
+) -> Result<(MfaFinished, bool), StoreError> {
+    let MfaFinish {
+        ticket_hash,
+        factor,
+        session,
+        amr,
+        throttle_keys,
+        now,
+        event,
+        recovery_notice,
+    } = finish;
+    let now = *now;
+    let taken = tx
+        .fetch_optional(TAKE_TICKET, &[ticket_hash.as_slice().into(), now.into()])
+        .await?;
+    let Some(taken) = taken else {
+        return Ok((MfaFinished::TicketGone, false));
+    };
+    let user_id = taken.uuid("user_id")?;
+    let used = match factor {
+        SecondFactor::Totp { step } => {
+            let args = [user_id.into(), (*step).into()];
+            tx.execute(USE_STEP, &args).await?
+        }
+        SecondFactor::RecoveryCode { hash } => {
+            let args = [user_id.into(), hash.as_slice().into(), now.into()];
+            tx.execute(USE_RECOVERY_CODE, &args).await?
+        }
+    };
+    if used == 0 {
+        return Ok((MfaFinished::Refused, false));
+    }
+    let row = tx.fetch_optional(USER, &[user_id.into()]).await?;
+    let Some(user) = row.map(|row| user_from_row(&row)).transpose()? else {
+        return Ok((MfaFinished::TicketGone, false));
+    };
+    if user.disabled {
+        return Ok((MfaFinished::TicketGone, false));
+    }
+    let amr = amr.to_json();
+    let args = [
+        session.id.into(),
+        user_id.into(),
+        now.into(),
+        session.expires_at.into(),
+        session.user_agent.as_deref().into(),
+        session.ip.as_deref().into(),
+        amr.as_str().into(),
+    ];
+    tx.execute(INSERT_SESSION, &args).await?;
+    let args = [
+        session.refresh_token_hash.as_slice().into(),
+        session.id.into(),
+        None::<&[u8]>.into(),
+        now.into(),
+        session.refresh_expires_at.into(),
+    ];
+    tx.execute(INSERT_REFRESH, &args).await?;
+    tx.execute(STAMP, &[user_id.into(), now.into()]).await?;
+    for key in throttle_keys {
+        tx.execute(CLEAR_FAILURES, &[key.as_slice().into()]).await?;
+    }
+    if let Some((notice, used_event)) = recovery_notice {
+        queue_mail(&mut **tx, notice, Some(user_id)).await?;
+        tx.record(&used_event.clone().user(user_id).session(session.id))
+            .await?;
+    }
+    tx.record(&event.clone().user(user_id).session(session.id))
+        .await?;
+    Ok((MfaFinished::LoggedIn(user), true))
+}
