@@ -82,6 +82,11 @@ impl Auth {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<AdminUser>, Error> {
+        // No stored address holds a control character, and SQLite's full-text query
+        // syntax cannot quote a NUL: such a search matches nobody, without asking.
+        if search.is_some_and(|text| text.chars().any(char::is_control)) {
+            return Ok(Vec::new());
+        }
         let query = UserQuery {
             email_contains: search.map(str::to_lowercase),
             after,

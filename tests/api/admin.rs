@@ -197,6 +197,10 @@ async fn search_finds_any_part_of_an_email_in_any_case() {
         "`_` is no wildcard"
     );
     assert_eq!(found("y.m").await, ["grace_hopper@navy.mil"]);
+    // Quotes and control characters are text too (a NUL once broke SQLite's query).
+    assert!(found("gr%22ace").await.is_empty());
+    assert!(found("grace%00").await.is_empty());
+    assert!(found("%22%22%22").await.is_empty());
     assert_eq!(
         found("gr").await.len(),
         2,
