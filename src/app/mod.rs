@@ -12,10 +12,12 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, AppState, ConnectionLimits, IpLimiter, TrustedProxies};
 use crate::mail::{MailMetrics, Postman, Templates, Transport};
+use crate::mfa::Passkeys;
 use crate::password::{HashMetrics, Hasher};
 use crate::store::{self, Store};
 use crate::telemetry::Metrics;
 use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
+use url::Url;
 
 mod secrets;
 
@@ -275,6 +277,7 @@ pub async fn build_auth(
         )
         .await?,
         issuer: totp_issuer(&email.public_url),
+        passkeys: relying_party(settings, &email.public_url)?,
     };
     Ok(Auth::new(AuthParts {
         store,
@@ -287,6 +290,33 @@ pub async fn build_auth(
         email,
         factors,
     }))
+}
+
+/// The WebAuthn relying party: `--webauthn-origin` (default the public URL, with
+/// `localhost` for a loopback address, which browsers refuse as an RP id) and
+/// `--webauthn-rp-id` (default the origin's host).
+fn relying_party(settings: &Settings, public_url: &str) -> anyhow::Result<Passkeys> {
+    let origin = settings.webauthn_origin.as_deref().unwrap_or(public_url);
+    let mut origin =
+        Url::parse(origin).with_context(|| format!("--webauthn-origin {origin:?} is not a URL"))?;
+    let loopback = match origin.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    if settings.webauthn_origin.is_none() && loopback {
+        origin
+            .set_host(Some("localhost"))
+            .context("cannot name the loopback origin localhost")?;
+    }
+    let rp_id = match &settings.webauthn_rp_id {
+        Some(rp_id) => rp_id.clone(),
+        None => origin
+            .host_str()
+            .context("the WebAuthn origin has no host")?
+            .to_owned(),
+    };
+    Ok(Passkeys::new(&rp_id, &origin, &totp_issuer(public_url))?)
 }
 
 /// The name authenticator apps list the account under: the host of the public URL

@@ -13,7 +13,7 @@ use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
 use crate::audit::{self, Event, EventType};
 use crate::mail::{Kind, Templates};
-use crate::mfa::{Amr, RECOVERY_CODE, TOTP};
+use crate::mfa::Amr;
 use crate::password::validate_new;
 use crate::store::{
     CodeSession, Effect, NewMfaTicket, Presented, Purpose, Redeemed, Redemption, SendLimit,
@@ -142,7 +142,7 @@ impl Auth {
             }
             return Err(Error::MfaRequired {
                 mfa_token: token.into_secret(),
-                methods: vec![TOTP, RECOVERY_CODE],
+                methods: self.second_factor_methods(redeemed.user.id).await?,
             });
         }
         if !redeemed.session_opened {

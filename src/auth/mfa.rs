@@ -13,8 +13,8 @@ use super::{Auth, Authenticated, ClientInfo, Error, TokenPair};
 use crate::audit::{Event, EventType};
 use crate::mail::Kind;
 use crate::mfa::{
-    Amr, Enrollment, FactorKey, RECOVERY_CODE, RecoveryCode, TOTP, TotpSecret, recovery_digest,
-    well_formed_recovery_code, well_formed_totp_code,
+    Amr, Enrollment, FactorKey, PASSKEY, Passkeys, RECOVERY_CODE, RecoveryCode, TOTP, TotpSecret,
+    recovery_digest, well_formed_recovery_code, well_formed_totp_code,
 };
 use crate::store::{
     CodeSession, MfaFinish, MfaFinished, NewMfaTicket, SecondFactor, SessionLogin,
@@ -28,12 +28,19 @@ pub struct FactorSetup {
     pub key: FactorKey,
     /// The name authenticator apps show for the account (`otpauth` issuer).
     pub issuer: String,
+    /// The WebAuthn relying party.
+    pub passkeys: Passkeys,
 }
 
 /// How a client answers `mfa_required`.
 pub enum MfaAnswer {
     Totp(SecretString),
     RecoveryCode(SecretString),
+    /// A passkey assertion for a challenge from `/login/mfa/passkey/options`.
+    Passkey {
+        challenge_id: Uuid,
+        credential: serde_json::Value,
+    },
 }
 
 /// The longest `mfa_token` looked up (the real ones are 43 characters).
@@ -172,8 +179,24 @@ impl Auth {
         self.store.create_mfa_ticket(&ticket).await?;
         Ok(Error::MfaRequired {
             mfa_token: token.into_secret(),
-            methods: vec![TOTP, RECOVERY_CODE],
+            methods: self.second_factor_methods(user.id).await?,
         })
+    }
+
+    /// The methods `mfa_required` offers the user.
+    pub(super) async fn second_factor_methods(
+        &self,
+        user: Uuid,
+    ) -> Result<Vec<&'static str>, Error> {
+        let (totp, passkey) = self.store.factors(user).await?;
+        let mut methods = Vec::new();
+        if totp {
+            methods.extend([TOTP, RECOVERY_CODE]);
+        }
+        if passkey {
+            methods.push(PASSKEY);
+        }
+        Ok(methods)
     }
 
     /// Finishes a login that answered `mfa_required`. Each call spends one of the
@@ -197,26 +220,39 @@ impl Auth {
         let user = user.ok_or(Error::InvalidMfaToken)?;
         let (_, keys) = throttle_keys(&user.email, client.ip);
         self.claim_attempt(&keys).await?;
-        let (factor, method) = match &answer {
+        let (factor, method, second) = match &answer {
             MfaAnswer::Totp(code) => {
                 let factor = self.confirmed_totp(user.id).await?;
                 let step = self.matching_step(&user, factor.as_ref(), code)?;
-                (step.map(|step| SecondFactor::Totp { step }), TOTP)
+                let factor = step.map(|step| SecondFactor::Totp { step });
+                (factor, TOTP, Amr::of(Amr::OTP))
             }
             MfaAnswer::RecoveryCode(code) => {
                 let code = code.expose_secret();
                 let hash = well_formed_recovery_code(code).then(|| recovery_digest(code));
-                (
-                    hash.map(|hash| SecondFactor::RecoveryCode { hash }),
-                    RECOVERY_CODE,
-                )
+                let factor = hash.map(|hash| SecondFactor::RecoveryCode { hash });
+                (factor, RECOVERY_CODE, Amr::of(Amr::OTP))
             }
+            MfaAnswer::Passkey {
+                challenge_id,
+                credential,
+            } => match self
+                .verify_user_passkey(user.id, *challenge_id, credential)
+                .await?
+            {
+                Some((id, verified)) => {
+                    let amr = Amr::passkey(verified.synced, verified.user_verified);
+                    let credential = verified.credential;
+                    (Some(SecondFactor::Passkey { id, credential }), PASSKEY, amr)
+                }
+                None => (None, PASSKEY, Amr::default()),
+            },
         };
         let Some(factor) = factor else {
             return Err(self.mfa_failed(user.id, method, None).await);
         };
         let first = first_method(&ticket.amr);
-        let amr = ticket.amr.and_second(Amr::OTP);
+        let amr = ticket.amr.and_second(&second);
         let refresh = RefreshToken::generate().map_err(Error::internal)?;
         let refresh_expires_at = now + self.lifetimes.refresh_token.min(self.lifetimes.session);
         let session = CodeSession {
@@ -232,7 +268,7 @@ impl Auth {
                 self.notice(Kind::RecoveryCodeUsed)?,
                 Event::new(EventType::MfaRecoveryCodeUsed, now),
             )),
-            SecondFactor::Totp { .. } => None,
+            SecondFactor::Totp { .. } | SecondFactor::Passkey { .. } => None,
         };
         let session_id = session.id;
         let finish = MfaFinish {
@@ -256,6 +292,7 @@ impl Auth {
             MfaFinished::Refused => {
                 let reason = match method {
                     TOTP => "replayed",
+                    PASSKEY => "passkey_removed",
                     _ => "unknown_or_used",
                 };
                 return Err(self.mfa_failed(user.id, method, Some(reason)).await);

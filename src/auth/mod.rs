@@ -10,6 +10,7 @@ mod email;
 mod login;
 mod messages;
 mod mfa;
+mod passkeys;
 mod register;
 mod sessions;
 mod throttle;
@@ -31,6 +32,7 @@ pub use bearer::Authenticated;
 pub use codes::{CodeInput, EmailSetup};
 pub use email::{EmailError, normalize_email};
 pub use mfa::{FactorSetup, MfaAnswer};
+pub use passkeys::{MAX_PASSKEY_NAME, PasskeyOptions};
 pub use register::Registration;
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +99,12 @@ pub enum Error {
     InvalidMfaToken,
     #[error("an authenticator app is already set up for this account")]
     AlreadyEnrolled,
+    /// A passkey answer that does not verify, for a challenge that is unknown, used,
+    /// expired or someone else's, or a passkey already registered.
+    #[error("the passkey answer is not valid")]
+    InvalidCredential,
+    #[error("no such passkey")]
+    PasskeyNotFound,
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),
     /// Something that should not happen; the source says what, for the log.

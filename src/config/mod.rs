@@ -54,6 +54,9 @@ pub struct Settings {
     pub jwt_secret_file: Option<PathBuf>,
     /// The key that seals TOTP secrets (see `mfa::FactorKey`).
     pub factor_key_file: PathBuf,
+    /// `None`: derived from the public URL at start-up.
+    pub webauthn_rp_id: Option<String>,
+    pub webauthn_origin: Option<String>,
     pub access_token_ttl: Duration,
     pub lifetimes: Lifetimes,
     pub hash: HashParams,
@@ -156,6 +159,8 @@ impl Settings {
             jwt_algorithm,
             jwt_secret_file,
             factor_key_file,
+            webauthn_rp_id: pick!(webauthn_rp_id),
+            webauthn_origin: pick!(webauthn_origin),
             access_token_ttl: Duration::from_secs(secs(
                 "access_token_ttl",
                 pick!(access_token_ttl),

@@ -49,6 +49,14 @@ pub struct Overrides {
     /// FILE.factor-key, else ./sesame-factor.key]. Every instance needs the same one.
     #[arg(long, env = "SESAME_FACTOR_KEY_FILE")]
     pub factor_key_file: Option<PathBuf>,
+    /// The WebAuthn relying party id passkeys are bound to [default: the host of
+    /// --webauthn-origin].
+    #[arg(long, env = "SESAME_WEBAUTHN_RP_ID")]
+    pub webauthn_rp_id: Option<String>,
+    /// The one origin passkey ceremonies are accepted from [default: the public URL,
+    /// with `localhost` for a loopback address: browsers refuse IP addresses].
+    #[arg(long, env = "SESAME_WEBAUTHN_ORIGIN")]
+    pub webauthn_origin: Option<String>,
     /// Access-token lifetime in seconds [default: 900].
     #[arg(long, env = "SESAME_ACCESS_TOKEN_TTL")]
     pub access_token_ttl: Option<u64>,

@@ -142,6 +142,17 @@ impl From<auth::Error> for ApiError {
                 "already_enrolled",
                 "An authenticator app is already set up; remove it first to set up another.",
             ),
+            E::InvalidCredential => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_credential",
+                "The passkey's answer is not valid, or its challenge expired or was used; \
+                 ask for new options and try again.",
+            ),
+            E::PasskeyNotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "passkey_not_found",
+                "You have no passkey with this id.",
+            ),
             E::Unavailable(cause) => {
                 tracing::error!(error = %causes(&cause), "store unavailable");
                 Self::unavailable()

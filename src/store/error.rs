@@ -7,6 +7,9 @@ const EMAIL_COLUMN: &str = "users.email_normalized";
 /// The same for the unique name of a live API key.
 const KEY_NAME_CONSTRAINT: &str = "api_keys_live_name";
 const KEY_NAME_COLUMN: &str = "api_keys.name";
+/// The same for a passkey's credential id, unique across users.
+const PASSKEY_CONSTRAINT: &str = "passkeys_credential_id_key";
+const PASSKEY_COLUMN: &str = "passkeys.credential_id";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -14,6 +17,8 @@ pub enum StoreError {
     EmailTaken,
     #[error("a live API key already has this name")]
     KeyNameTaken,
+    #[error("this passkey is already registered")]
+    PasskeyTaken,
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     #[error("database error")]
@@ -81,6 +86,13 @@ impl From<sqlx::Error> for StoreError {
                         || db.message().contains(KEY_NAME_COLUMN)) =>
             {
                 Self::KeyNameTaken
+            }
+            sqlx::Error::Database(db)
+                if db.is_unique_violation()
+                    && (db.constraint() == Some(PASSKEY_CONSTRAINT)
+                        || db.message().contains(PASSKEY_COLUMN)) =>
+            {
+                Self::PasskeyTaken
             }
             _ => Self::Database(err),
         }

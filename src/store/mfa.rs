@@ -49,6 +49,8 @@ pub enum SecondFactor {
     Totp { step: i64 },
     /// The digest of a recovery code (accepted once).
     RecoveryCode { hash: Vec<u8> },
+    /// A verified passkey assertion: the passkey, with its credential brought up to date.
+    Passkey { id: Uuid, credential: String },
 }
 
 /// Everything finishing a login with its second factor writes, in one transaction.
@@ -131,6 +133,14 @@ pub trait MfaStore: Send + Sync {
         event: &Event,
     ) -> Result<u64, StoreError>;
     async fn create_mfa_ticket(&self, ticket: &NewMfaTicket) -> Result<(), StoreError>;
+    /// The live ticket `token_hash`, without counting an attempt.
+    async fn mfa_ticket(
+        &self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<MfaTicket>, StoreError>;
+    /// Which second factors the user has: a confirmed TOTP, passkeys.
+    async fn factors(&self, user_id: Uuid) -> Result<(bool, bool), StoreError>;
     /// Counts an attempt on the live ticket `token_hash`: the ticket, or `None` when
     /// it is unknown, expired or out of attempts.
     async fn claim_mfa_attempt(

@@ -1,6 +1,6 @@
 //! Persistence: one trait per concern ([`UserStore`], [`SessionStore`],
 //! [`ThrottleStore`], [`KeyStore`], [`CodeStore`], [`OutboxStore`], [`AdminStore`],
-//! [`ApiKeyStore`], [`AuditStore`], [`MfaStore`]), all behind [`Store`]. Every method is a whole
+//! [`ApiKeyStore`], [`AuditStore`], [`MfaStore`], [`PasskeyStore`]), all behind [`Store`]. Every method is a whole
 //! operation, atomic inside the store, so races are settled by the database and never
 //! by a read-then-write in the layers above.
 //!
@@ -20,6 +20,7 @@ mod files;
 mod keys;
 mod mfa;
 mod outbox;
+mod passkeys;
 mod postgres;
 mod rotation;
 mod sessions;
@@ -47,6 +48,10 @@ pub use mfa::{
     NewMfaTicket, SecondFactor, TotpConfirmation, TotpFactor,
 };
 pub use outbox::{NewMail, OutboxStore, QueuedMail};
+pub use passkeys::{
+    CHALLENGE_LIFETIME, Challenge, ChallengeKind, NewChallenge, NewPasskey, PasskeyLogin,
+    PasskeyStore, StoredPasskey,
+};
 pub use rotation::{Rotation, RotationPolicy};
 pub use sessions::{
     EndReason, NewRefreshToken, NewSession, SessionEnds, SessionInfo, SessionLogin, SessionStore,
@@ -68,6 +73,7 @@ pub trait Store:
     + ApiKeyStore
     + AuditStore
     + MfaStore
+    + PasskeyStore
     + 'static
 {
     /// Applies pending migrations; safe to run from several processes at once.

@@ -1,4 +1,5 @@
-//! The pages that emailed links open, server-rendered, with no JavaScript. A GET only
+//! The pages that emailed links open, server-rendered, with no JavaScript (and, apart,
+//! `/ui/passkeys`, a page whose script drives the passkey endpoints). A GET only
 //! shows what will happen and a button: mail scanners open links, and must not use
 //! them up. The button's POST (from this origin only) redeems the token. The pages
 //! will be restyled by the hosted pages; they live here, together, until then.
@@ -51,6 +52,8 @@ pub fn routes(state: AppState) -> Router {
             get(show::<ConfirmEmail>).post(redeem::<ConfirmEmail>),
         )
         .route("/ui/signed-in", get(signed_in))
+        .route("/ui/passkeys", get(passkeys_page))
+        .route("/ui/passkeys.js", get(passkeys_script))
         .with_state(state)
 }
 
@@ -173,6 +176,28 @@ async fn signed_in() -> Response {
         ..Page::default()
     };
     render(StatusCode::OK, &page)
+}
+
+/// The passkey page may run its own script and call this origin's API; nothing else.
+const PASSKEYS_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// A page that adds a passkey and signs in with one, through the API, as an
+/// application's page would (and as the browser test drives it).
+async fn passkeys_page() -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CONTENT_SECURITY_POLICY, PASSKEYS_CSP),
+    ];
+    (headers, include_str!("passkeys.html")).into_response()
+}
+
+async fn passkeys_script() -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (header::CONTENT_SECURITY_POLICY, PASSKEYS_CSP),
+    ];
+    (headers, include_str!("passkeys.js")).into_response()
 }
 
 /// Whether a form post came from a page of `public_url`'s origin. Browsers say so in

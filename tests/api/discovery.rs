@@ -165,7 +165,7 @@ async fn hs256_needs_a_long_enough_secret() {
 }
 
 /// Every operation of the contract (../shared/API.md, the sections built so far).
-const OPERATIONS: [(&str, &str); 38] = [
+const OPERATIONS: [(&str, &str); 45] = [
     ("post", "/register"),
     ("post", "/login"),
     ("post", "/token"),
@@ -190,6 +190,13 @@ const OPERATIONS: [(&str, &str); 38] = [
     ("delete", "/me/mfa/totp"),
     ("post", "/me/mfa/recovery-codes"),
     ("post", "/login/mfa"),
+    ("post", "/me/passkeys/options"),
+    ("post", "/me/passkeys"),
+    ("get", "/me/passkeys"),
+    ("delete", "/me/passkeys/{id}"),
+    ("post", "/login/passkey/options"),
+    ("post", "/login/passkey"),
+    ("post", "/login/mfa/passkey/options"),
     ("get", "/admin/users"),
     ("post", "/admin/users"),
     ("get", "/admin/users/{id}"),

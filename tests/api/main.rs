@@ -21,6 +21,7 @@ mod mail;
 mod me;
 mod mfa;
 mod outbox;
+mod passkeys;
 mod plans;
 mod process;
 mod readme;

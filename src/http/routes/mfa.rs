@@ -170,8 +170,9 @@ pub async fn recovery_codes(
     Ok(no_store(RecoveryCodesBody::from(codes)))
 }
 
-/// The second step of a login: the `mfa_token` from `mfa_required` with a TOTP code
-/// or a recovery code (exactly one).
+/// The second step of a login: the `mfa_token` from `mfa_required` with exactly one of
+/// a TOTP `code`, a `recovery_code`, or a passkey's `credential` with its
+/// `challenge_id` (from `/login/mfa/passkey/options`).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MfaLogin {
@@ -181,6 +182,9 @@ pub struct MfaLogin {
     pub code: Option<SecretString>,
     #[schema(value_type = Option<String>, example = "abcd-efgh-ijkl-mnop")]
     pub recovery_code: Option<SecretString>,
+    pub challenge_id: Option<uuid::Uuid>,
+    #[schema(value_type = Option<Object>)]
+    pub credential: Option<serde_json::Value>,
 }
 
 /// Finish a login that answered `403 mfa_required`.
@@ -194,7 +198,7 @@ pub struct MfaLogin {
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "invalid_code: wrong or already used", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_mfa_token: expired, used, or out of attempts; log in again", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid_field: neither or both of code and recovery_code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_field: not exactly one of code, recovery_code, or challenge_id with credential", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -204,14 +208,23 @@ pub async fn login_mfa(
     Client(client): Client,
     Body(body): Body<MfaLogin>,
 ) -> Result<Response, ApiError> {
-    let answer = match (body.code, body.recovery_code) {
-        (Some(code), None) => MfaAnswer::Totp(code),
-        (None, Some(code)) => MfaAnswer::RecoveryCode(code),
+    let answer = match (
+        body.code,
+        body.recovery_code,
+        body.challenge_id,
+        body.credential,
+    ) {
+        (Some(code), None, None, None) => MfaAnswer::Totp(code),
+        (None, Some(code), None, None) => MfaAnswer::RecoveryCode(code),
+        (None, None, Some(challenge_id), Some(credential)) => MfaAnswer::Passkey {
+            challenge_id,
+            credential,
+        },
         _ => {
             return Err(auth::Error::Invalid {
                 field: "code",
-                message: "Send exactly one of code (from the authenticator app) and \
-                          recovery_code."
+                message: "Send exactly one of code (from the authenticator app), \
+                          recovery_code, or a passkey's challenge_id with its credential."
                     .to_owned(),
             }
             .into());

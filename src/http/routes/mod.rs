@@ -7,6 +7,7 @@ pub mod email;
 pub mod me;
 pub mod mfa;
 pub mod ops;
+pub mod passkeys;
 pub mod sessions;
 pub mod tokens;
 pub mod wellknown;
@@ -48,6 +49,12 @@ pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(mfa::confirm_totp))
         .routes(routes!(mfa::recovery_codes))
         .routes(routes!(mfa::login_mfa))
+        .routes(routes!(passkeys::registration_options))
+        .routes(routes!(passkeys::add, passkeys::list))
+        .routes(routes!(passkeys::remove))
+        .routes(routes!(passkeys::login_options))
+        .routes(routes!(passkeys::login))
+        .routes(routes!(passkeys::mfa_options))
         .routes(routes!(sessions::refresh))
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::logout_all))

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 use super::WriteTx;
 use super::mfa::{FORGET_TICKETS, insert_ticket};
 use super::outbox::queue_mail;
+use super::passkeys::FORGET_CHALLENGES;
 use super::sessions::{INSERT_REFRESH, INSERT_SESSION};
 use super::users::{USER, insert_user, user_from_row};
 use super::{Conn, Engine, Row, announce_sessions_ended, write_connection};
@@ -88,7 +89,8 @@ impl<E: Engine> CodeStore for E {
     async fn forget_expired_codes(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let mut conn = write_connection(self).await?;
         let codes = conn.execute(FORGET_EXPIRED, &[now.into()]).await?;
-        Ok(codes + conn.execute(FORGET_TICKETS, &[now.into()]).await?)
+        let tickets = conn.execute(FORGET_TICKETS, &[now.into()]).await?;
+        Ok(codes + tickets + conn.execute(FORGET_CHALLENGES, &[now.into()]).await?)
     }
 }
 

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::outbox::queue_mail;
+use super::passkeys::USED as PASSKEY_USED;
 use super::sessions::{CLEAR_FAILURES, INSERT_REFRESH, INSERT_SESSION, amr_from_json};
 use super::users::{END_OTHER_SESSIONS, USER, user_from_row};
 use super::{Conn, Engine, Row, WriteTx, announce_sessions_ended, connection, write_connection};
@@ -34,7 +35,12 @@ const INSERT_RECOVERY_CODE: &str =
     "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)";
 const DELETE_TOTP: &str = "DELETE FROM totp_factors WHERE user_id = $1";
 const DELETE_TICKETS: &str = "DELETE FROM mfa_tickets WHERE user_id = $1";
-const SET_MFA: &str = "UPDATE users SET mfa_enabled = $2, updated_at = $3 WHERE id = $1";
+/// Sets `users.mfa_enabled` from the factors themselves: a confirmed TOTP, or a passkey.
+pub(super) const RECOMPUTE_MFA: &str = "UPDATE users SET updated_at = $2, mfa_enabled =
+        EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = users.id AND t.confirmed_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = users.id)
+     WHERE id = $1";
+const DELETE_PASSKEYS: &str = "DELETE FROM passkeys WHERE user_id = $1";
 const STAMP: &str = "UPDATE users SET last_login_at = $2 WHERE id = $1";
 pub(super) const INSERT_TICKET: &str =
     "INSERT INTO mfa_tickets (token_hash, user_id, amr, created_at, expires_at)
@@ -44,7 +50,19 @@ pub(super) const CLAIM_ATTEMPT: &str = "UPDATE mfa_tickets SET attempts = attemp
      RETURNING user_id, amr";
 pub(super) const TAKE_TICKET: &str =
     "DELETE FROM mfa_tickets WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id";
+const PEEK_TICKET: &str = "SELECT user_id, amr FROM mfa_tickets
+     WHERE token_hash = $1 AND expires_at > $2 AND attempts < $3";
+const FACTORS: &str = "SELECT
+        EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS totp,
+        EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1) AS passkey";
 pub(super) const FORGET_TICKETS: &str = "DELETE FROM mfa_tickets WHERE expires_at <= $1";
+
+fn ticket_from_row(row: &impl Row) -> Result<MfaTicket, StoreError> {
+    Ok(MfaTicket {
+        user_id: row.uuid("user_id")?,
+        amr: amr_from_json(&row.text("amr")?)?,
+    })
+}
 
 /// Stores `ticket` on `conn` (a sign-in code's redemption stores one too).
 pub(super) async fn insert_ticket<C: Conn + ?Sized>(
@@ -76,7 +94,8 @@ async fn set_recovery_codes<C: Conn + ?Sized>(
     Ok(())
 }
 
-/// Deletes every factor of the user and clears the flag: how many factors there were.
+/// Deletes every factor of the user (passkeys too) and clears the flag: how many
+/// factors there were.
 async fn delete_factors<C: Conn + ?Sized>(
     tx: &mut C,
     user_id: Uuid,
@@ -85,9 +104,10 @@ async fn delete_factors<C: Conn + ?Sized>(
     let removed = tx.execute(DELETE_TOTP, &[user_id.into()]).await?;
     tx.execute(DELETE_RECOVERY_CODES, &[user_id.into()]).await?;
     tx.execute(DELETE_TICKETS, &[user_id.into()]).await?;
-    let args = [user_id.into(), Some(false).into(), now.into()];
-    tx.execute(SET_MFA, &args).await?;
-    Ok(removed)
+    let passkeys = tx.execute(DELETE_PASSKEYS, &[user_id.into()]).await?;
+    tx.execute(RECOMPUTE_MFA, &[user_id.into(), now.into()])
+        .await?;
+    Ok(removed + passkeys)
 }
 
 #[async_trait]
@@ -137,7 +157,7 @@ impl<E: Engine> MfaStore for E {
                 return Ok((false, false));
             }
             set_recovery_codes(&mut *tx, user_id, recovery_hashes).await?;
-            tx.execute(SET_MFA, &[user_id.into(), Some(true).into(), now.into()])
+            tx.execute(RECOMPUTE_MFA, &[user_id.into(), now.into()])
                 .await?;
             let reason = EndReason::SecondFactorAdded.as_str();
             let args = [
@@ -167,7 +187,10 @@ impl<E: Engine> MfaStore for E {
             if tx.execute(USE_STEP, &[user_id.into(), step.into()]).await? == 0 {
                 return Ok((false, false));
             }
-            delete_factors(&mut *tx, user_id, event.at).await?;
+            tx.execute(DELETE_TOTP, &[user_id.into()]).await?;
+            tx.execute(DELETE_RECOVERY_CODES, &[user_id.into()]).await?;
+            tx.execute(RECOMPUTE_MFA, &[user_id.into(), event.at.into()])
+                .await?;
             tx.record(event).await?;
             Ok((true, true))
         }
@@ -218,6 +241,30 @@ impl<E: Engine> MfaStore for E {
         insert_ticket(&mut *write_connection(self).await?, ticket).await
     }
 
+    async fn mfa_ticket(
+        &self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<MfaTicket>, StoreError> {
+        let args = [token_hash.into(), now.into(), MAX_MFA_ATTEMPTS.into()];
+        let row = connection(self)
+            .await?
+            .fetch_optional(PEEK_TICKET, &args)
+            .await?;
+        row.map(|row| ticket_from_row(&row)).transpose()
+    }
+
+    async fn factors(&self, user_id: Uuid) -> Result<(bool, bool), StoreError> {
+        let row = connection(self)
+            .await?
+            .fetch_optional(FACTORS, &[user_id.into()])
+            .await?
+            .ok_or(StoreError::Inconsistent(
+                "a SELECT of constants returned nothing",
+            ))?;
+        Ok((row.flag("totp")?, row.flag("passkey")?))
+    }
+
     async fn claim_mfa_attempt(
         &self,
         token_hash: &[u8],
@@ -228,13 +275,7 @@ impl<E: Engine> MfaStore for E {
             .await?
             .fetch_optional(CLAIM_ATTEMPT, &args)
             .await?;
-        row.map(|row| {
-            Ok(MfaTicket {
-                user_id: row.uuid("user_id")?,
-                amr: amr_from_json(&row.text("amr")?)?,
-            })
-        })
-        .transpose()
+        row.map(|row| ticket_from_row(&row)).transpose()
     }
 
     async fn finish_mfa(&self, finish: &MfaFinish) -> Result<MfaFinished, StoreError> {
@@ -275,6 +316,15 @@ async fn finish_in<E: Engine>(
         SecondFactor::RecoveryCode { hash } => {
             let args = [user_id.into(), hash.as_slice().into(), now.into()];
             tx.execute(USE_RECOVERY_CODE, &args).await?
+        }
+        SecondFactor::Passkey { id, credential } => {
+            let args = [
+                (*id).into(),
+                user_id.into(),
+                credential.as_str().into(),
+                now.into(),
+            ];
+            tx.execute(PASSKEY_USED, &args).await?
         }
     };
     if used == 0 {

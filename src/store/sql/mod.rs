@@ -20,6 +20,7 @@ mod codes;
 mod keys;
 mod mfa;
 mod outbox;
+mod passkeys;
 mod plans;
 mod sessions;
 mod throttle;

@@ -1,0 +1,335 @@
+//! Passkeys: registration (password-confirmed), the list, removal, passwordless login
+//! with or without an address, and the options of a passkey as a second factor. Each
+//! ceremony's state waits in the store, single-use, for 5 minutes.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
+use crate::audit::{Event, EventType};
+use crate::mfa::{Amr, Ceremony, PasskeyError, Passkeys, Verified};
+use crate::store::{
+    ChallengeKind, CodeSession, NewChallenge, NewPasskey, PasskeyLogin, SessionLogin, StoreError,
+    StoredPasskey,
+};
+use crate::tokens::{RefreshToken, refresh_digest};
+
+/// A ceremony's options, and the id its answer comes back with.
+pub struct PasskeyOptions {
+    pub challenge_id: Uuid,
+    pub options: Value,
+}
+
+/// The longest passkey name kept.
+pub const MAX_PASSKEY_NAME: usize = 64;
+
+impl Auth {
+    fn passkeys_rp(&self) -> &Passkeys {
+        &self.factors.passkeys
+    }
+
+    async fn begin(
+        &self,
+        ceremony: Result<Ceremony, PasskeyError>,
+        kind: ChallengeKind,
+        user_id: Option<Uuid>,
+    ) -> Result<PasskeyOptions, Error> {
+        let ceremony = ceremony.map_err(Error::internal)?;
+        let challenge = NewChallenge {
+            id: Uuid::now_v7(),
+            user_id,
+            kind,
+            state: ceremony.state,
+            created_at: self.clock.now(),
+        };
+        self.store.put_challenge(&challenge).await?;
+        Ok(PasskeyOptions {
+            challenge_id: challenge.id,
+            options: ceremony.options,
+        })
+    }
+
+    /// Registration options, once the password is confirmed.
+    pub async fn passkey_registration_options(
+        &self,
+        who: &Authenticated,
+        password: SecretString,
+        client: ClientInfo,
+    ) -> Result<PasskeyOptions, Error> {
+        let user = self.confirm_password(who, password, client.ip).await?;
+        let existing = credentials(&self.store.passkeys(user.id).await?);
+        let ceremony = self
+            .passkeys_rp()
+            .start_registration(user.id, &user.email, &existing);
+        self.begin(ceremony, ChallengeKind::Register, Some(user.id))
+            .await
+    }
+
+    /// Adds the passkey the browser made for a registration challenge of this user.
+    pub async fn add_passkey(
+        &self,
+        who: &Authenticated,
+        challenge_id: Uuid,
+        credential: &Value,
+        name: Option<String>,
+    ) -> Result<StoredPasskey, Error> {
+        let user = who.user();
+        let name = match name.as_deref().map(str::trim) {
+            None | Some("") => "Passkey".to_owned(),
+            Some(name) if name.chars().count() > MAX_PASSKEY_NAME => {
+                return Err(Error::invalid(
+                    "name",
+                    "A passkey name is at most 64 characters.",
+                ));
+            }
+            Some(name) => name.to_owned(),
+        };
+        let now = self.clock.now();
+        let challenge = self
+            .store
+            .take_challenge(challenge_id, ChallengeKind::Register, now)
+            .await?
+            .filter(|c| c.user_id == Some(user.id))
+            .ok_or(Error::InvalidCredential)?;
+        let registered = self
+            .passkeys_rp()
+            .finish_registration(credential, &challenge.state)
+            .map_err(|_| Error::InvalidCredential)?;
+        let passkey = NewPasskey {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            credential_id: registered.credential_id,
+            credential: registered.credential,
+            name,
+            created_at: now,
+        };
+        let event = Event::new(EventType::PasskeyAdded, now)
+            .user(user.id)
+            .session(who.session_id())
+            .detail("passkey_id", passkey.id.to_string());
+        match self.store.add_passkey(&passkey, &event).await {
+            Ok(()) => {}
+            Err(StoreError::PasskeyTaken) => return Err(Error::InvalidCredential),
+            Err(e) => return Err(e.into()),
+        }
+        self.cache.forget_sessions();
+        Ok(StoredPasskey {
+            id: passkey.id,
+            user_id: user.id,
+            credential_id: passkey.credential_id,
+            name: passkey.name,
+            created_at: now,
+            last_used_at: None,
+            credential: passkey.credential,
+        })
+    }
+
+    pub async fn list_passkeys(&self, who: &Authenticated) -> Result<Vec<StoredPasskey>, Error> {
+        Ok(self.store.passkeys(who.user().id).await?)
+    }
+
+    /// Removes one of the user's passkeys; the password confirms it.
+    pub async fn delete_passkey(
+        &self,
+        who: &Authenticated,
+        id: Uuid,
+        password: SecretString,
+        client: ClientInfo,
+    ) -> Result<(), Error> {
+        let user = self.confirm_password(who, password, client.ip).await?;
+        let event = Event::new(EventType::PasskeyRemoved, self.clock.now())
+            .user(user.id)
+            .session(who.session_id())
+            .detail("passkey_id", id.to_string());
+        if !self.store.delete_passkey(user.id, id, &event).await? {
+            return Err(Error::PasskeyNotFound);
+        }
+        self.cache.forget_sessions();
+        Ok(())
+    }
+
+    /// Login options: for an address with passkeys, naming them; otherwise (no
+    /// address, or one without passkeys) for any discoverable credential.
+    pub async fn passkey_login_options(
+        &self,
+        email: Option<&str>,
+    ) -> Result<PasskeyOptions, Error> {
+        let user = match email.map(normalize_email) {
+            Some(Ok((_, normalized))) => self.store.credentials_by_email(&normalized).await?,
+            _ => None,
+        };
+        let existing = match &user {
+            Some(found) => credentials(&self.store.passkeys(found.user.id).await?),
+            None => Vec::new(),
+        };
+        if existing.is_empty() {
+            let ceremony = self.passkeys_rp().start_discoverable();
+            return self
+                .begin(ceremony, ChallengeKind::Discoverable, None)
+                .await;
+        }
+        let ceremony = self.passkeys_rp().start_login(&existing);
+        let user_id = user.map(|found| found.user.id);
+        self.begin(ceremony, ChallengeKind::Login, user_id).await
+    }
+
+    /// A passwordless login: the passkey alone (it verified the user), whatever other
+    /// factors the account has.
+    #[tracing::instrument(skip_all)]
+    pub async fn login_with_passkey(
+        &self,
+        challenge_id: Uuid,
+        credential: &Value,
+        client: ClientInfo,
+    ) -> Result<TokenPair, Error> {
+        let now = self.clock.now();
+        let (passkey, verified) = self
+            .verify_login_passkey(challenge_id, credential)
+            .await?
+            .ok_or(Error::InvalidCredentials)?;
+        let amr = Amr::passkey(verified.synced, verified.user_verified);
+        let refresh = RefreshToken::generate().map_err(Error::internal)?;
+        let refresh_expires_at = now + self.lifetimes.refresh_token.min(self.lifetimes.session);
+        let session = CodeSession {
+            id: Uuid::now_v7(),
+            expires_at: now + self.lifetimes.session,
+            user_agent: client.user_agent,
+            ip: client.ip.map(|ip| ip.to_string()),
+            refresh_token_hash: refresh.digest(),
+            refresh_expires_at,
+        };
+        let session_id = session.id;
+        let login = PasskeyLogin {
+            passkey_id: passkey.id,
+            user_id: passkey.user_id,
+            credential: verified.credential,
+            session,
+            amr: amr.clone(),
+            now,
+            event: Event::new(EventType::LoginSucceeded, now).detail("method", "passkey"),
+        };
+        let user = self
+            .store
+            .passkey_login(&login)
+            .await?
+            .ok_or(Error::InvalidCredentials)?;
+        let login = SessionLogin {
+            amr,
+            auth_time: now,
+        };
+        let access = self.tokens.issue(&user, session_id, &login, now)?;
+        self.metrics.logins_succeeded.increment(1);
+        Ok(TokenPair {
+            access,
+            refresh_token: refresh.into_secret(),
+            refresh_expires_in: (refresh_expires_at - now).whole_seconds(),
+        })
+    }
+
+    /// The passkey a login challenge's answer verifies with, if it does.
+    async fn verify_login_passkey(
+        &self,
+        challenge_id: Uuid,
+        credential: &Value,
+    ) -> Result<Option<(StoredPasskey, Verified)>, Error> {
+        let now = self.clock.now();
+        let store = &self.store;
+        if let Some(challenge) = store
+            .take_challenge(challenge_id, ChallengeKind::Discoverable, now)
+            .await?
+        {
+            let Ok((_, credential_id)) = Passkeys::discoverable_user(credential) else {
+                return Ok(None);
+            };
+            let Some(passkey) = store.passkey_by_credential(&credential_id).await? else {
+                return Ok(None);
+            };
+            let verified = self.passkeys_rp().finish_discoverable(
+                credential,
+                &challenge.state,
+                &passkey.credential,
+            );
+            return Ok(verified.ok().map(|verified| (passkey, verified)));
+        }
+        let Some(challenge) = store
+            .take_challenge(challenge_id, ChallengeKind::Login, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(user_id) = challenge.user_id else {
+            return Ok(None);
+        };
+        self.finish_user_login(user_id, &challenge.state, credential)
+            .await
+    }
+
+    /// Verifies `credential` against a login `state` for `user_id`'s passkeys.
+    async fn finish_user_login(
+        &self,
+        user_id: Uuid,
+        state: &str,
+        credential: &Value,
+    ) -> Result<Option<(StoredPasskey, Verified)>, Error> {
+        let passkeys = self.store.passkeys(user_id).await?;
+        let existing = credentials(&passkeys);
+        let Ok(verified) = self
+            .passkeys_rp()
+            .finish_login(credential, state, &existing)
+        else {
+            return Ok(None);
+        };
+        let passkey = passkeys
+            .into_iter()
+            .find(|passkey| passkey.credential_id == verified.credential_id);
+        Ok(passkey.map(|passkey| (passkey, verified)))
+    }
+
+    /// Options for the passkeys of the user behind a live `mfa_token`.
+    pub async fn mfa_passkey_options(
+        &self,
+        mfa_token: &SecretString,
+    ) -> Result<PasskeyOptions, Error> {
+        let hash = refresh_digest(mfa_token.expose_secret());
+        let ticket = self
+            .store
+            .mfa_ticket(&hash, self.clock.now())
+            .await?
+            .ok_or(Error::InvalidMfaToken)?;
+        let existing = credentials(&self.store.passkeys(ticket.user_id).await?);
+        if existing.is_empty() {
+            return Err(Error::InvalidCredential);
+        }
+        let ceremony = self.passkeys_rp().start_login(&existing);
+        self.begin(ceremony, ChallengeKind::Login, Some(ticket.user_id))
+            .await
+    }
+
+    /// A second-factor passkey answer: the passkey and the verification, if the
+    /// challenge was made for `user_id` and the answer verifies.
+    pub(super) async fn verify_user_passkey(
+        &self,
+        user_id: Uuid,
+        challenge_id: Uuid,
+        credential: &Value,
+    ) -> Result<Option<(Uuid, Verified)>, Error> {
+        let now = self.clock.now();
+        let challenge = self
+            .store
+            .take_challenge(challenge_id, ChallengeKind::Login, now)
+            .await?
+            .filter(|c| c.user_id == Some(user_id));
+        let Some(challenge) = challenge else {
+            return Ok(None);
+        };
+        let found = self
+            .finish_user_login(user_id, &challenge.state, credential)
+            .await?;
+        Ok(found.map(|(passkey, verified)| (passkey.id, verified)))
+    }
+}
+
+fn credentials(passkeys: &[StoredPasskey]) -> Vec<String> {
+    passkeys.iter().map(|p| p.credential.clone()).collect()
+}
