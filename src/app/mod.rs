@@ -7,18 +7,17 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{Auth, AuthMetrics, AuthParts, EmailSetup, FactorSetup};
+use crate::auth::{Auth, AuthMetrics, AuthParts, EmailSetup};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, AppState, ConnectionLimits, IpLimiter, TrustedProxies};
 use crate::mail::{MailMetrics, Postman, Templates, Transport};
-use crate::mfa::Passkeys;
 use crate::password::{HashMetrics, Hasher};
 use crate::store::{self, Store};
 use crate::telemetry::Metrics;
 use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
-use url::Url;
 
+mod factors;
 mod secrets;
 
 use secrets::{code_key, entropy_bits, factor_key, load_or_create_key, refresh_key};
@@ -268,17 +267,14 @@ pub async fn build_auth(
         wake: Arc::default(),
         send_limit: crate::store::SendLimit::default(),
     };
-    let factors = FactorSetup {
-        key: factor_key(
-            store.as_ref(),
-            &settings.factor_key_file,
-            permissions(settings),
-            clock.now(),
-        )
-        .await?,
-        issuer: totp_issuer(&email.public_url),
-        passkeys: relying_party(settings, &email.public_url)?,
-    };
+    let key = factor_key(
+        store.as_ref(),
+        &settings.factor_key_file,
+        permissions(settings),
+        clock.now(),
+    )
+    .await?;
+    let factors = factors::setup(settings, key, &email.public_url)?;
     Ok(Auth::new(AuthParts {
         store,
         hasher,
@@ -290,50 +286,6 @@ pub async fn build_auth(
         email,
         factors,
     }))
-}
-
-/// The WebAuthn relying party: `--webauthn-origin` (default the public URL, with
-/// `localhost` for a loopback address, which browsers refuse as an RP id) and
-/// `--webauthn-rp-id` (default the origin's host).
-fn relying_party(settings: &Settings, public_url: &str) -> anyhow::Result<Passkeys> {
-    let origin = settings.webauthn_origin.as_deref().unwrap_or(public_url);
-    let mut origin =
-        Url::parse(origin).with_context(|| format!("--webauthn-origin {origin:?} is not a URL"))?;
-    let loopback = match origin.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    };
-    if settings.webauthn_origin.is_none() && loopback {
-        origin
-            .set_host(Some("localhost"))
-            .context("cannot name the loopback origin localhost")?;
-    }
-    let rp_id = match &settings.webauthn_rp_id {
-        Some(rp_id) => rp_id.clone(),
-        None => origin
-            .host_str()
-            .context("the WebAuthn origin has no host")?
-            .to_owned(),
-    };
-    Ok(Passkeys::new(&rp_id, &origin, &totp_issuer(public_url))?)
-}
-
-/// The name authenticator apps list the account under: the host of the public URL
-/// (an `otpauth` issuer may not hold a colon, so no port).
-fn totp_issuer(public_url: &str) -> String {
-    let rest = public_url
-        .split_once("://")
-        .map_or(public_url, |(_, rest)| rest);
-    let host = rest.split(['/', '?']).next().unwrap_or(rest);
-    let host = match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    };
-    match host.replace(':', "") {
-        name if name.is_empty() => "Sesame".to_owned(),
-        name => name,
-    }
 }
 
 fn permissions(settings: &Settings) -> store::Permissions {

@@ -16,8 +16,7 @@ use crate::mail::{Kind, Templates};
 use crate::mfa::Amr;
 use crate::password::validate_new;
 use crate::store::{
-    CodeSession, Effect, NewMfaTicket, Presented, Purpose, Redeemed, Redemption, SendLimit,
-    SessionLogin, User,
+    Effect, NewMfaTicket, Presented, Purpose, Redeemed, Redemption, SendLimit, User,
 };
 use crate::tokens::{CodeKey, RefreshToken, well_formed_code, well_formed_token};
 
@@ -114,17 +113,7 @@ impl Auth {
             CodeInput::Token(_) => None,
         };
         let now = self.clock.now();
-        let refresh = RefreshToken::generate().map_err(Error::internal)?;
-        let refresh_expires_at = now + self.lifetimes.refresh_token.min(self.lifetimes.session);
-        let session = CodeSession {
-            id: Uuid::now_v7(),
-            expires_at: now + self.lifetimes.session,
-            user_agent: client.user_agent,
-            ip: client.ip.map(|ip| ip.to_string()),
-            refresh_token_hash: refresh.digest(),
-            refresh_expires_at,
-        };
-        let session_id = session.id;
+        let (session, pending) = self.new_session(client, now)?;
         let token = RefreshToken::generate().map_err(Error::internal)?;
         let ticket = NewMfaTicket {
             token_hash: token.digest(),
@@ -151,17 +140,7 @@ impl Auth {
         if let Some(keys) = throttle {
             self.clear_failures(&keys).await?;
         }
-        let login = SessionLogin {
-            amr: Amr::of(Amr::OTP),
-            auth_time: now,
-        };
-        let access = self.tokens.issue(&redeemed.user, session_id, &login, now)?;
-        self.metrics.logins_succeeded.increment(1);
-        Ok(TokenPair {
-            access,
-            refresh_token: refresh.into_secret(),
-            refresh_expires_in: (refresh_expires_at - now).whole_seconds(),
-        })
+        self.hand_out(&redeemed.user, pending, Amr::of(Amr::OTP))
     }
 
     /// Starts moving the token's user to `new_email`, once the password is confirmed:

@@ -10,10 +10,9 @@ use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
 use crate::audit::{Event, EventType};
 use crate::mfa::{Amr, Ceremony, PasskeyError, Passkeys, Verified};
 use crate::store::{
-    ChallengeKind, CodeSession, NewChallenge, NewPasskey, PasskeyLogin, SessionLogin, StoreError,
-    StoredPasskey,
+    ChallengeKind, NewChallenge, NewPasskey, PasskeyLogin, StoreError, StoredPasskey,
 };
-use crate::tokens::{RefreshToken, refresh_digest};
+use crate::tokens::refresh_digest;
 
 /// A ceremony's options, and the id its answer comes back with.
 pub struct PasskeyOptions {
@@ -150,14 +149,15 @@ impl Auth {
     }
 
     /// Login options: for an address with passkeys, naming them; otherwise (no
-    /// address, or one without passkeys) for any discoverable credential.
+    /// address, or one without passkeys or account) for any discoverable credential.
+    /// A string that is no address is refused as everywhere else.
     pub async fn passkey_login_options(
         &self,
         email: Option<&str>,
     ) -> Result<PasskeyOptions, Error> {
-        let user = match email.map(normalize_email) {
-            Some(Ok((_, normalized))) => self.store.credentials_by_email(&normalized).await?,
-            _ => None,
+        let user = match email.map(normalize_email).transpose()? {
+            Some((_, normalized)) => self.store.credentials_by_email(&normalized).await?,
+            None => None,
         };
         let existing = match &user {
             Some(found) => credentials(&self.store.passkeys(found.user.id).await?),
@@ -189,17 +189,7 @@ impl Auth {
             .await?
             .ok_or(Error::InvalidCredentials)?;
         let amr = Amr::passkey(verified.synced, verified.user_verified);
-        let refresh = RefreshToken::generate().map_err(Error::internal)?;
-        let refresh_expires_at = now + self.lifetimes.refresh_token.min(self.lifetimes.session);
-        let session = CodeSession {
-            id: Uuid::now_v7(),
-            expires_at: now + self.lifetimes.session,
-            user_agent: client.user_agent,
-            ip: client.ip.map(|ip| ip.to_string()),
-            refresh_token_hash: refresh.digest(),
-            refresh_expires_at,
-        };
-        let session_id = session.id;
+        let (session, pending) = self.new_session(client, now)?;
         let login = PasskeyLogin {
             passkey_id: passkey.id,
             user_id: passkey.user_id,
@@ -214,17 +204,7 @@ impl Auth {
             .passkey_login(&login)
             .await?
             .ok_or(Error::InvalidCredentials)?;
-        let login = SessionLogin {
-            amr,
-            auth_time: now,
-        };
-        let access = self.tokens.issue(&user, session_id, &login, now)?;
-        self.metrics.logins_succeeded.increment(1);
-        Ok(TokenPair {
-            access,
-            refresh_token: refresh.into_secret(),
-            refresh_expires_in: (refresh_expires_at - now).whole_seconds(),
-        })
+        self.hand_out(&user, pending, amr)
     }
 
     /// The passkey a login challenge's answer verifies with, if it does.

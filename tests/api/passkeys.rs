@@ -169,6 +169,16 @@ async fn an_answer_for_another_origin_or_rp_id_is_refused() {
     let refused = app.post_json("/login/passkey", &body).await;
     assert_problem(refused, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 
+    let not_an_address = app
+        .post_json("/login/passkey/options", &json!({"email": ""}))
+        .await;
+    assert_problem(
+        not_an_address,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_email",
+    )
+    .await;
+
     let other_origin = url::Url::parse("http://localhost:1").unwrap();
     let (challenge, credential) = answer(
         &app,
@@ -255,4 +265,25 @@ async fn a_challenge_started_on_one_instance_is_finished_on_another() {
     let body = json!({"challenge_id": options["challenge_id"], "credential": credential});
     let login = other.post_json("/login/passkey", &body).await;
     assert_eq!(login.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_challenge_dies_after_five_minutes() {
+    let app = spawn_app().await;
+    let access = app.signed_up(ADA).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (mut key, _) = register(&app, &access, "laptop").await;
+    let options = app
+        .post_json("/login/passkey/options", &json!({"email": ADA}))
+        .await;
+    let options: Value = options.json().await.unwrap();
+    let request: RequestChallengeResponse =
+        serde_json::from_value(options["options"].clone()).unwrap();
+    let credential = key.do_authentication(origin(&app), request).unwrap();
+    app.clock.advance(time::Duration::seconds(301));
+    let body = json!({"challenge_id": options["challenge_id"], "credential": credential});
+    let late = app.post_json("/login/passkey", &body).await;
+    assert_problem(late, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }

@@ -209,7 +209,10 @@ pub async fn remove(
 #[utoipa::path(
     post, path = "/login/passkey/options", tag = "mfa",
     request_body(content((PasskeyLoginStart = "application/json"))),
-    responses((status = 200, description = "Request options", body = PasskeyOptionsBody))
+    responses(
+        (status = 200, description = "Request options", body = PasskeyOptionsBody),
+        (status = 422, description = "invalid_email: `email` is not an address", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub async fn login_options(
     _: WithinRateLimit,

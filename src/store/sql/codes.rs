@@ -10,7 +10,7 @@ use super::WriteTx;
 use super::mfa::{FORGET_TICKETS, insert_ticket};
 use super::outbox::queue_mail;
 use super::passkeys::FORGET_CHALLENGES;
-use super::sessions::{INSERT_REFRESH, INSERT_SESSION};
+use super::sessions::open_session;
 use super::users::{USER, insert_user, user_from_row};
 use super::{Conn, Engine, Row, announce_sessions_ended, write_connection};
 use crate::audit::Event;
@@ -221,25 +221,8 @@ async fn redeem_in<E: Engine>(
                 awaiting_second_factor = true;
             } else if !disabled {
                 tx.execute(VERIFY, &[user_id.into(), now.into()]).await?;
-                let amr = Amr::of(Amr::OTP).to_json();
-                let args = [
-                    session.id.into(),
-                    user_id.into(),
-                    now.into(),
-                    session.expires_at.into(),
-                    session.user_agent.as_deref().into(),
-                    session.ip.as_deref().into(),
-                    amr.as_str().into(),
-                ];
-                tx.execute(INSERT_SESSION, &args).await?;
-                let args = [
-                    session.refresh_token_hash.as_slice().into(),
-                    session.id.into(),
-                    None::<&[u8]>.into(),
-                    now.into(),
-                    session.refresh_expires_at.into(),
-                ];
-                tx.execute(INSERT_REFRESH, &args).await?;
+                let amr = Amr::of(Amr::OTP);
+                open_session(&mut **tx, user_id, session, &amr, now).await?;
                 session_opened = true;
             }
         }

@@ -6,15 +6,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::outbox::queue_mail;
-use super::passkeys::USED as PASSKEY_USED;
-use super::sessions::{CLEAR_FAILURES, INSERT_REFRESH, INSERT_SESSION, amr_from_json};
-use super::users::{END_OTHER_SESSIONS, USER, user_from_row};
+use super::sessions::amr_from_json;
+use super::users::END_OTHER_SESSIONS;
 use super::{Conn, Engine, Row, WriteTx, announce_sessions_ended, connection, write_connection};
 use crate::audit::Event;
 use crate::store::outbox::NewMail;
 use crate::store::{
     EndReason, MAX_MFA_ATTEMPTS, MFA_TICKET_LIFETIME, MfaFinish, MfaFinished, MfaStore, MfaTicket,
-    NewMfaTicket, SecondFactor, StoreError, TotpConfirmation, TotpFactor,
+    NewMfaTicket, StoreError, TotpConfirmation, TotpFactor,
 };
 
 const BEGIN_TOTP: &str = "INSERT INTO totp_factors (user_id, secret_sealed, created_at)
@@ -41,7 +40,6 @@ pub(super) const RECOMPUTE_MFA: &str = "UPDATE users SET updated_at = $2, mfa_en
         OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = users.id)
      WHERE id = $1";
 const DELETE_PASSKEYS: &str = "DELETE FROM passkeys WHERE user_id = $1";
-const STAMP: &str = "UPDATE users SET last_login_at = $2 WHERE id = $1";
 pub(super) const INSERT_TICKET: &str =
     "INSERT INTO mfa_tickets (token_hash, user_id, amr, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5)";
@@ -280,92 +278,7 @@ impl<E: Engine> MfaStore for E {
 
     async fn finish_mfa(&self, finish: &MfaFinish) -> Result<MfaFinished, StoreError> {
         let mut tx = WriteTx::begin(self).await?;
-        let outcome = finish_in(&mut tx, finish).await;
+        let outcome = super::mfa_finish::finish_in(&mut tx, finish).await;
         tx.settle(outcome).await
     }
-}
-
-/// [`MfaStore::finish_mfa`] inside `tx`: its answer, and whether to commit.
-async fn finish_in<E: Engine>(
-    tx: &mut WriteTx<E>,
-    finish: &MfaFinish,
-) -> Result<(MfaFinished, bool), StoreError> {
-    let MfaFinish {
-        ticket_hash,
-        factor,
-        session,
-        amr,
-        throttle_keys,
-        now,
-        event,
-        recovery_notice,
-    } = finish;
-    let now = *now;
-    let taken = tx
-        .fetch_optional(TAKE_TICKET, &[ticket_hash.as_slice().into(), now.into()])
-        .await?;
-    let Some(taken) = taken else {
-        return Ok((MfaFinished::TicketGone, false));
-    };
-    let user_id = taken.uuid("user_id")?;
-    let used = match factor {
-        SecondFactor::Totp { step } => {
-            let args = [user_id.into(), (*step).into()];
-            tx.execute(USE_STEP, &args).await?
-        }
-        SecondFactor::RecoveryCode { hash } => {
-            let args = [user_id.into(), hash.as_slice().into(), now.into()];
-            tx.execute(USE_RECOVERY_CODE, &args).await?
-        }
-        SecondFactor::Passkey { id, credential } => {
-            let args = [
-                (*id).into(),
-                user_id.into(),
-                credential.as_str().into(),
-                now.into(),
-            ];
-            tx.execute(PASSKEY_USED, &args).await?
-        }
-    };
-    if used == 0 {
-        return Ok((MfaFinished::Refused, false));
-    }
-    let row = tx.fetch_optional(USER, &[user_id.into()]).await?;
-    let Some(user) = row.map(|row| user_from_row(&row)).transpose()? else {
-        return Ok((MfaFinished::TicketGone, false));
-    };
-    if user.disabled {
-        return Ok((MfaFinished::TicketGone, false));
-    }
-    let amr = amr.to_json();
-    let args = [
-        session.id.into(),
-        user_id.into(),
-        now.into(),
-        session.expires_at.into(),
-        session.user_agent.as_deref().into(),
-        session.ip.as_deref().into(),
-        amr.as_str().into(),
-    ];
-    tx.execute(INSERT_SESSION, &args).await?;
-    let args = [
-        session.refresh_token_hash.as_slice().into(),
-        session.id.into(),
-        None::<&[u8]>.into(),
-        now.into(),
-        session.refresh_expires_at.into(),
-    ];
-    tx.execute(INSERT_REFRESH, &args).await?;
-    tx.execute(STAMP, &[user_id.into(), now.into()]).await?;
-    for key in throttle_keys {
-        tx.execute(CLEAR_FAILURES, &[key.as_slice().into()]).await?;
-    }
-    if let Some((notice, used_event)) = recovery_notice {
-        queue_mail(&mut **tx, notice, Some(user_id)).await?;
-        tx.record(&used_event.clone().user(user_id).session(session.id))
-            .await?;
-    }
-    tx.record(&event.clone().user(user_id).session(session.id))
-        .await?;
-    Ok((MfaFinished::LoggedIn(user), true))
 }

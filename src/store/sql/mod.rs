@@ -19,6 +19,7 @@ mod audit;
 mod codes;
 mod keys;
 mod mfa;
+mod mfa_finish;
 mod outbox;
 mod passkeys;
 mod plans;

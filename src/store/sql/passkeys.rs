@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::mfa::RECOMPUTE_MFA;
-use super::sessions::{INSERT_REFRESH, INSERT_SESSION};
+use super::sessions::open_session;
 use super::users::{USER, user_from_row};
 use super::{Conn, Engine, Row, WriteTx, connection, write_connection};
 use crate::audit::Event;
@@ -32,7 +32,6 @@ const DELETE: &str = "DELETE FROM passkeys WHERE id = $1 AND user_id = $2";
 /// A passkey's use: its counter and flags, and when.
 pub(super) const USED: &str =
     "UPDATE passkeys SET credential = $3, last_used_at = $4 WHERE id = $1 AND user_id = $2";
-const STAMP: &str = "UPDATE users SET last_login_at = $2 WHERE id = $1";
 
 fn passkey_from_row(row: &impl Row) -> Result<StoredPasskey, StoreError> {
     Ok(StoredPasskey {
@@ -173,26 +172,7 @@ impl<E: Engine> PasskeyStore for E {
             if user.disabled {
                 return Ok((None, false));
             }
-            let amr = amr.to_json();
-            let args = [
-                session.id.into(),
-                user_id.into(),
-                now.into(),
-                session.expires_at.into(),
-                session.user_agent.as_deref().into(),
-                session.ip.as_deref().into(),
-                amr.as_str().into(),
-            ];
-            tx.execute(INSERT_SESSION, &args).await?;
-            let args = [
-                session.refresh_token_hash.as_slice().into(),
-                session.id.into(),
-                None::<&[u8]>.into(),
-                now.into(),
-                session.refresh_expires_at.into(),
-            ];
-            tx.execute(INSERT_REFRESH, &args).await?;
-            tx.execute(STAMP, &[user_id.into(), now.into()]).await?;
+            open_session(&mut *tx, user_id, session, amr, now).await?;
             tx.record(&event.clone().user(user_id).session(session.id))
                 .await?;
             Ok((Some(user), true))

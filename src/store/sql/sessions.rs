@@ -14,8 +14,8 @@ use crate::audit::Event;
 use crate::mfa::Amr;
 use crate::store::rotation::{RefreshState, Verdict};
 use crate::store::{
-    EndReason, NewRefreshToken, NewSession, Rotation, RotationPolicy, SessionEnds, SessionInfo,
-    SessionLogin, SessionStore, StoreError, User,
+    CodeSession, EndReason, NewRefreshToken, NewSession, Rotation, RotationPolicy, SessionEnds,
+    SessionInfo, SessionLogin, SessionStore, StoreError, User,
 };
 
 /// The columns every `LOAD_REFRESH_FOR_UPDATE` selects, for [`refresh_state`].
@@ -41,6 +41,8 @@ pub(super) const INSERT_REFRESH: &str =
 // ends the new session with the others).
 pub(super) const STAMP_LOGIN: &str =
     "UPDATE users SET last_login_at = $2 WHERE id = $1 AND password_hash = $3";
+/// A login that checked no password (a code, a passkey, a second factor): its time.
+pub(super) const STAMP_LOGIN_TIME: &str = "UPDATE users SET last_login_at = $2 WHERE id = $1";
 pub(super) const REHASH: &str =
     "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
 pub(super) const CLEAR_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
@@ -67,6 +69,39 @@ pub(super) const END_ALL: &str = "UPDATE sessions SET ended_at = $3, end_reason 
 // SQLite: the same order either way.
 const COUNT_ACTIVE: &str =
     "SELECT count(*) AS n FROM sessions WHERE ended_at IS NULL AND expires_at > $1";
+
+/// Opens `session` for `user_id` with its first refresh token, for a login that checked
+/// no password (a sign-in code, a passkey, a second factor), stamping the login time.
+pub(super) async fn open_session<C: Conn + ?Sized>(
+    tx: &mut C,
+    user_id: Uuid,
+    session: &CodeSession,
+    amr: &Amr,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let amr = amr.to_json();
+    let args = [
+        session.id.into(),
+        user_id.into(),
+        now.into(),
+        session.expires_at.into(),
+        session.user_agent.as_deref().into(),
+        session.ip.as_deref().into(),
+        amr.as_str().into(),
+    ];
+    tx.execute(INSERT_SESSION, &args).await?;
+    let args = [
+        session.refresh_token_hash.as_slice().into(),
+        session.id.into(),
+        None::<&[u8]>.into(),
+        now.into(),
+        session.refresh_expires_at.into(),
+    ];
+    tx.execute(INSERT_REFRESH, &args).await?;
+    tx.execute(STAMP_LOGIN_TIME, &[user_id.into(), now.into()])
+        .await?;
+    Ok(())
+}
 
 fn refresh_state(row: &impl Row) -> Result<(Uuid, User, SessionLogin, RefreshState), StoreError> {
     let user = user_from_row(row)?;
