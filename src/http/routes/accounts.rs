@@ -94,7 +94,7 @@ pub async fn register(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "account_disabled, or email_not_verified (with --require-verified-email)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "account_disabled; email_not_verified (with --require-verified-email); or mfa_required, with members mfa_token and methods: finish at /login/mfa", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (this email is locked for a while) or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )

@@ -257,7 +257,7 @@ pub async fn send_sign_in_code(
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "invalid_code", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "account_disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "account_disabled; or mfa_required, with members mfa_token and methods: finish at /login/mfa", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (this address's logins are locked, shared with /login) or rate_limited (this client address), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -80,6 +80,7 @@ impl ToSchema for TokenRequest {}
     responses(
         (status = 200, description = "Tokens", body = TokenResponse),
         (status = 400, description = "invalid_request, invalid_grant, unsupported_grant_type", body = OAuthError),
+        (status = 403, description = "mfa_required, with mfa_token and methods: the grant was right; finish at /login/mfa", body = OAuthError),
         (status = 429, description = "invalid_request with code too_many_attempts or rate_limited, and Retry-After", body = OAuthError),
         (status = 503, description = "temporarily_unavailable (code unavailable or overloaded), with Retry-After", body = OAuthError),
     )
