@@ -721,12 +721,27 @@ def growth_only(users):
                      indent=1, default=str), flush=True)
 
 
+def print_server_errors():
+    """What the servers logged as errors, and which requests they answered with 5xx:
+    the scratch folder with their logs is deleted on the way out."""
+    for name in sorted(os.listdir(WORK)):
+        if not name.endswith(".log"):
+            continue
+        with open(os.path.join(WORK, name), errors="replace") as lines:
+            bad = [line.rstrip() for line in lines if " ERROR " in line or "status=5" in line]
+        for line in bad[:20]:
+            print(f"{name}: {line}", file=sys.stderr)
+
+
 if __name__ == "__main__":
     try:
         if "--growth-only" in sys.argv:
             growth_only(int(sys.argv[sys.argv.index("--growth-only") + 1]))
         else:
             main()
+    except BaseException:
+        print_server_errors()
+        raise
     finally:
         for process in list(STARTED):
             stop(process)
