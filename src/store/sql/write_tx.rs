@@ -34,13 +34,17 @@ impl<E: Engine + ?Sized> WriteTx<E> {
 
     /// A connection from `pool`, inside a writing transaction.
     pub(crate) async fn on(pool: &sqlx::Pool<E::Db>) -> Result<Self, StoreError> {
-        let mut conn = pool.acquire().await?;
-        conn.execute(E::BEGIN_WRITE, &[]).await?;
-        Ok(Self {
-            conn,
+        // Counted open before `BEGIN` is sent: a request cancelled while it runs (a
+        // client that went away) must not hand the pool a connection inside a
+        // transaction, where the next writer's `BEGIN` fails ("cannot start a
+        // transaction within a transaction", a 500 seen under bench/run).
+        let mut tx = Self {
+            conn: pool.acquire().await?,
             open: true,
             recorded: Vec::new(),
-        })
+        };
+        tx.conn.execute(E::BEGIN_WRITE, &[]).await?;
+        Ok(tx)
     }
 
     /// Writes `event` in this transaction; it goes to the log if the transaction
