@@ -41,8 +41,11 @@ async fn a_higher_target_buys_more_memory_and_lands_near_the_target() {
     assert!(settings.hash.memory_kib > minimum.hash.memory_kib, "{text}");
     assert!(settings.hash.iterations >= 2, "{text}");
     let took = measured_ms(&text);
+    // The target comes from one process's measurement and the result from another's,
+    // moments apart on a shared machine: CI once saw 1.59x. Within a factor of two
+    // still tells a calibration that aims from one that ignores its target.
     assert!(
-        (0.6 * target..=1.5 * target).contains(&took),
+        (0.5 * target..=2.0 * target).contains(&took),
         "target {target} ms, measured {took} ms:\n{text}"
     );
 }
