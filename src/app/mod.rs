@@ -29,6 +29,7 @@ pub struct Application {
     address: SocketAddr,
     state: AppState,
     postman: Postman,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -45,6 +46,14 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let address = listener.local_addr()?;
+        let metrics_listener = match settings.metrics_bind {
+            Some(bind) => Some(
+                TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {bind}"))?,
+            ),
+            None => None,
+        };
         let issuer = settings
             .issuer
             .clone()
@@ -85,6 +94,7 @@ impl Application {
             address,
             state,
             postman,
+            metrics_listener,
         })
     }
 
@@ -96,16 +106,41 @@ impl Application {
         self.address.port()
     }
 
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+    }
+
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        tracing::info!(address = %self.address, "listening");
+        match self.metrics_address() {
+            Some(metrics) => tracing::info!(address = %self.address, %metrics, "listening"),
+            None => tracing::info!(address = %self.address, "listening"),
+        }
+        let store = self.state.auth.store();
         // Stopped with the server, or when this future is dropped.
         let auth = Arc::clone(&self.state.auth);
         let _session_ends = Background(tokio::spawn(async move {
             auth.follow_session_ends().await;
         }));
-        let _housekeeping = Background(tokio::spawn(housekeeping(self.state)));
-        let _postman = Background(tokio::spawn(self.postman.run()));
+        let mut postman = Background(tokio::spawn(self.postman.run()));
+        let _metrics = self.metrics_listener.map(|listener| {
+            let router = http::metrics_router(self.state.clone());
+            // A scraper needs few connections; this one ends with the server.
+            let limits = ConnectionLimits {
+                max_connections: 16,
+                ..self.connection_limits
+            };
+            let serving = http::serve(listener, router, limits, std::future::pending());
+            Background(tokio::spawn(async move {
+                if let Err(e) = serving.await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }))
+        });
+        let mut housekeeping = Background(tokio::spawn(housekeeping(self.state)));
         let served = http::serve(
             self.listener,
             self.router,
@@ -113,14 +148,35 @@ impl Application {
             shutdown_signal(),
         )
         .await;
+        // Requests are done, and the writers in the background are stopped: what was
+        // erased (a used reset link, a delivered body) must not outlive the process
+        // in the write-ahead log.
+        postman.stop().await;
+        housekeeping.stop().await;
+        if let Err(e) = store.scrub().await {
+            tracing::warn!(error = %e, "could not empty the write-ahead log at shutdown");
+        }
         served?;
         tracing::info!("stopped");
         Ok(())
     }
 }
 
+/// Code sends that may run after their answer at once (`/password/forgot`,
+/// `/login/code/send`); past it a flood's sends are dropped, as the send limit would.
+const BACKGROUND_SENDS: usize = 64;
+
 /// A task that ends with its owner.
 struct Background(tokio::task::JoinHandle<()>);
+
+impl Background {
+    /// Ends the task and waits until it has.
+    async fn stop(&mut self) {
+        self.0.abort();
+        // Cancelled (or already done): either way it runs no more.
+        let _ = (&mut self.0).await;
+    }
+}
 
 impl Drop for Background {
     fn drop(&mut self) {
@@ -266,6 +322,7 @@ pub async fn build_auth(
         require_verified: mail.require_verified_email,
         wake: Arc::default(),
         send_limit: crate::store::SendLimit::default(),
+        sends: Arc::new(tokio::sync::Semaphore::new(BACKGROUND_SENDS)),
     };
     let key = factor_key(
         store.as_ref(),

@@ -70,27 +70,43 @@ pub(super) async fn code_key(
     Ok(CodeKey::new(&secret.0))
 }
 
-/// The key TOTP secrets are sealed with, from its file (made there if missing). Its
-/// fingerprint goes in the store the first time; an instance whose key differs from
-/// the one every sealed secret was made with refuses to start rather than fail each
-/// second-factor login.
+/// The key TOTP secrets are sealed with, from its file. Its fingerprint goes in the
+/// store the first time. A new key is made only while nothing is sealed: a missing
+/// file, or another key, while secrets are sealed under the old one would make every
+/// authenticator app useless, so the start is refused, naming the file. (With nothing
+/// sealed, another key simply takes over.)
 pub(super) async fn factor_key(
     store: &dyn Store,
     path: &std::path::Path,
     permissions: Permissions,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<FactorKey> {
-    let key = FactorKey::load_or_create(path)?;
+    const NAME: &str = "factor_key_fingerprint";
+    let sealed = store.sealed_secrets().await?;
+    let key = match FactorKey::load(path)? {
+        Some(key) => key,
+        None if sealed > 0 => anyhow::bail!(
+            "the factor key file {} is missing, and {sealed} authenticator app secrets \
+             in the database are sealed with it: restore the file from a backup (every \
+             instance needs the same --factor-key-file), or, if it is lost for good, run \
+             `sesame factors reset-key --confirm` to remove those secrets and tell their users",
+            path.display()
+        ),
+        None => FactorKey::create(path)?,
+    };
     crate::store::check_permissions(path, permissions)?;
     let fingerprint = SecretBytes(key.fingerprint().to_vec());
-    let stored = store
-        .server_secret("factor_key_fingerprint", &fingerprint, now)
-        .await?;
-    anyhow::ensure!(
-        stored.0 == fingerprint.0,
-        "the factor key in {} is not the one this database's second factors were sealed          with: give every instance the same --factor-key-file",
-        path.display()
-    );
+    let stored = store.server_secret(NAME, &fingerprint, now).await?;
+    if stored.0 != fingerprint.0 {
+        anyhow::ensure!(
+            sealed == 0,
+            "the factor key in {} is not the one this database's {sealed} authenticator app \
+             secrets were sealed with: give every instance the same --factor-key-file, or \
+             restore the right one from a backup",
+            path.display()
+        );
+        store.replace_server_secret(NAME, &fingerprint, now).await?;
+    }
     Ok(key)
 }
 

@@ -3,13 +3,14 @@
 //! the store ([`CodeStore`](crate::store::CodeStore)) and one message in the outbox,
 //! written together; redeeming it and its effect are one transaction too.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::throttle::throttle_keys;
+use super::throttle::{ThrottleKeys, throttle_keys};
 use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
 use crate::audit::{self, Event, EventType};
 use crate::mail::{Kind, Templates};
@@ -32,6 +33,9 @@ pub struct EmailSetup {
     /// Wakes this instance's outbox worker when a message is queued.
     pub wake: Arc<Notify>,
     pub send_limit: SendLimit,
+    /// Bounds the sends running after their answers: a flood of requests holds no
+    /// more than this many tasks and connections.
+    pub sends: Arc<tokio::sync::Semaphore>,
 }
 
 /// A secret as a client presents it: the link's token, or the address with the code.
@@ -55,11 +59,15 @@ impl Auth {
         self.send_code(&user, Purpose::VerifyEmail, None).await
     }
 
-    /// Marks the address of the code's user verified.
-    pub async fn verify_email(&self, input: CodeInput) -> Result<User, Error> {
-        self.redeem(Purpose::VerifyEmail, input, Effect::VerifyEmail)
-            .await
-            .map(|redeemed| redeemed.user)
+    /// Marks the address of the code's user verified. A code typed with its address
+    /// from `ip` counts on the address's login throttle until it proves right.
+    pub async fn verify_email(&self, input: CodeInput, ip: Option<IpAddr>) -> Result<User, Error> {
+        let attempt = self.claim_code_attempt(&input, ip).await?;
+        let redeemed = self
+            .redeem(Purpose::VerifyEmail, input, Effect::VerifyEmail)
+            .await;
+        self.settle_code_attempt(attempt, &redeemed, false).await?;
+        redeemed.map(|redeemed| redeemed.user)
     }
 
     /// Mails a reset code if the address has an account. Answers at once and does
@@ -84,10 +92,18 @@ impl Auth {
             CodeInput::Token(_) => "",
         };
         let password = validate_new(new_password, email)?;
-        let new_hash = self.hasher.hash(password, client.ip).await?;
-        let notice = self.notice(Kind::PasswordChanged)?;
-        let effect = Effect::ResetPassword { new_hash, notice };
-        self.redeem(Purpose::ResetPassword, input, effect).await?;
+        // A throttled guess costs no hash.
+        let attempt = self.claim_code_attempt(&input, client.ip).await?;
+        let reset = async {
+            let new_hash = self.hasher.hash(password, client.ip).await?;
+            let notice = self.notice(Kind::PasswordChanged)?;
+            let effect = Effect::ResetPassword { new_hash, notice };
+            self.redeem(Purpose::ResetPassword, input, effect).await
+        }
+        .await;
+        // The old password's failures are moot once a new one is set.
+        self.settle_code_attempt(attempt, &reset, true).await?;
+        reset?;
         self.cache.forget_sessions();
         Ok(())
     }
@@ -172,13 +188,57 @@ impl Auth {
     }
 
     /// Moves the code's user to the address the code was sent to; a notice goes to
-    /// the old address, and codes sent there die.
-    pub async fn confirm_email_change(&self, input: CodeInput) -> Result<User, Error> {
+    /// the old address, and codes sent there die. A typed code counts on the new
+    /// address's throttle, as for [`Self::verify_email`].
+    pub async fn confirm_email_change(
+        &self,
+        input: CodeInput,
+        ip: Option<IpAddr>,
+    ) -> Result<User, Error> {
         let notice = self.notice(Kind::EmailChanged)?;
         let effect = Effect::ChangeEmail { notice };
-        self.redeem(Purpose::ChangeEmail, input, effect)
-            .await
-            .map(|redeemed| redeemed.user)
+        let attempt = self.claim_code_attempt(&input, ip).await?;
+        let redeemed = self.redeem(Purpose::ChangeEmail, input, effect).await;
+        self.settle_code_attempt(attempt, &redeemed, false).await?;
+        redeemed.map(|redeemed| redeemed.user)
+    }
+
+    /// Claims a login attempt on the throttle of the address a code is typed with,
+    /// as a password would: guesses at codes and at passwords share one count. A
+    /// link's token (256 bits) is no guess and claims nothing.
+    async fn claim_code_attempt(
+        &self,
+        input: &CodeInput,
+        ip: Option<IpAddr>,
+    ) -> Result<Option<ThrottleKeys>, Error> {
+        let CodeInput::Code { email, .. } = input else {
+            return Ok(None);
+        };
+        let (_, keys) = throttle_keys(email, ip);
+        self.claim_attempt(&keys).await?;
+        Ok(Some(keys))
+    }
+
+    /// Ends a claimed attempt: a wrong code stays counted; anything else is taken
+    /// back, or, with `clear`, clears the count (a password reset).
+    async fn settle_code_attempt<T>(
+        &self,
+        attempt: Option<ThrottleKeys>,
+        outcome: &Result<T, Error>,
+        clear: bool,
+    ) -> Result<(), Error> {
+        let Some(keys) = attempt else {
+            return Ok(());
+        };
+        match outcome {
+            Err(Error::InvalidCode) => Ok(()),
+            Ok(_) if clear => self.clear_failures(&keys).await,
+            _ => {
+                let (email, source) = (&keys.email, keys.source.as_deref());
+                let now = self.clock.now();
+                Ok(self.store.release_login_attempt(email, source, now).await?)
+            }
+        }
     }
 
     pub(super) fn requires_verified_email(&self) -> bool {
@@ -192,6 +252,15 @@ impl Auth {
     fn in_background(self: &Arc<Self>, email: &str, purpose: Purpose) -> Result<(), Error> {
         const AFTER_THE_ANSWER: std::time::Duration = std::time::Duration::from_millis(20);
         let (_, normalized) = normalize_email(email)?;
+        let Ok(permit) = Arc::clone(&self.email.sends).try_acquire_owned() else {
+            // The answer is the same either way; the work is dropped, as a send over
+            // the per-recipient limit is.
+            tracing::warn!(
+                purpose = purpose.as_str(),
+                "too many code sends at once: one dropped"
+            );
+            return Ok(());
+        };
         let auth = Arc::clone(self);
         // The request's origin goes along, for the `password.reset_requested` event.
         let origin = audit::current_origin();
@@ -207,6 +276,7 @@ impl Auth {
             if let Err(e) = sent {
                 tracing::error!(error = %e, purpose = purpose.as_str(), "cannot send a code");
             }
+            drop(permit);
         }));
         Ok(())
     }
@@ -248,6 +318,9 @@ impl Auth {
         if queues_mail {
             self.email.wake.notify_one();
         }
+        // Sessions cached here hold a copy of the user the code just changed: a
+        // person's own change shows at once.
+        self.cache.forget_sessions();
         Ok(redeemed)
     }
 

@@ -71,6 +71,10 @@ pub enum Error {
     InvalidMfaToken,
     #[error("an authenticator app is already set up for this account")]
     AlreadyEnrolled,
+    /// The account has a second factor, and this session's login did not use one:
+    /// no other factor can be added from it.
+    #[error("this session did not log in with a second factor")]
+    SecondFactorRequired,
     /// A passkey answer that does not verify, for a challenge that is unknown, used,
     /// expired or someone else's, or a passkey already registered.
     #[error("the passkey answer is not valid")]

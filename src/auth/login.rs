@@ -63,7 +63,15 @@ impl Auth {
             return Err(self.login_failed(user_id, Error::AccountDisabled).await);
         }
         if self.requires_verified_email() && !user.email_verified {
-            return Err(self.login_failed(user_id, Error::EmailNotVerified).await);
+            // Sign-up answered alike for new and taken addresses; a login with the
+            // password just sent must not tell them apart either. So the right
+            // password of an account still unverified answers (and counts) as a
+            // wrong one: whoever signed up was told to check their mail first.
+            let recorded = self.login_failed(user_id, Error::EmailNotVerified).await;
+            return Err(match recorded {
+                Error::EmailNotVerified => Error::InvalidCredentials,
+                other => other,
+            });
         }
         if user.mfa_enabled {
             // The right password neither counts as a failure nor clears the count:

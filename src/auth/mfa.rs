@@ -12,7 +12,7 @@ use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, ClientInfo, Error};
 use crate::audit::{Event, EventType};
 use crate::mfa::{
-    Enrollment, FactorKey, Passkeys, RecoveryCode, TOTP, TotpSecret, well_formed_totp_code,
+    Amr, Enrollment, FactorKey, Passkeys, RecoveryCode, TOTP, TotpSecret, well_formed_totp_code,
 };
 use crate::store::{TotpConfirmation, TotpFactor, User};
 
@@ -36,6 +36,10 @@ impl Auth {
         client: ClientInfo,
     ) -> Result<Enrollment, Error> {
         let user = self.confirm_password(who, password, client.ip).await?;
+        if self.confirmed_totp(user.id).await?.is_some() {
+            return Err(Error::AlreadyEnrolled);
+        }
+        may_add_factor(user, who)?;
         let secret = TotpSecret::generate().map_err(Error::internal)?;
         let sealed = self
             .factors
@@ -199,4 +203,25 @@ impl Auth {
             Err(e) => e.into(),
         }
     }
+}
+
+/// Whether `who` may add a factor to `user` (as the store has them now). An address
+/// nobody has proved gets none: a squatter who signed up someone else's address
+/// would otherwise leave a factor behind for the owner to be locked out by. And an
+/// account with a factor takes another only from a session whose login used one, so
+/// a stolen token and password buy no way around the factor there is.
+pub(super) fn may_add_factor(user: &User, who: &Authenticated) -> Result<(), Error> {
+    if !user.email_verified {
+        return Err(Error::EmailNotVerified);
+    }
+    let second = [Amr::MFA, Amr::HWK, Amr::SWK];
+    let used_one = who
+        .claims()
+        .amr
+        .iter()
+        .any(|m| second.contains(&m.as_str()));
+    if user.mfa_enabled && !used_one {
+        return Err(Error::SecondFactorRequired);
+    }
+    Ok(())
 }

@@ -79,12 +79,20 @@ impl Auth {
         }
         let ticket_hash = refresh_digest(token);
         let now = self.clock.now();
-        let ticket = self.store.claim_mfa_attempt(&ticket_hash, now).await?;
+        // The throttle first, on a look at the ticket: an answer refused unchecked
+        // (429) spends none of the ticket's attempts.
+        let ticket = self.store.mfa_ticket(&ticket_hash, now).await?;
         let ticket = ticket.ok_or(Error::InvalidMfaToken)?;
         let user = self.store.user(ticket.user_id).await?;
         let user = user.ok_or(Error::InvalidMfaToken)?;
         let (_, keys) = throttle_keys(&user.email, client.ip);
         self.claim_attempt(&keys).await?;
+        let Some(ticket) = self.store.claim_mfa_attempt(&ticket_hash, now).await? else {
+            // Spent meanwhile by a concurrent answer: this one guessed nothing.
+            let (email, source) = (&keys.email, keys.source.as_deref());
+            self.store.release_login_attempt(email, source, now).await?;
+            return Err(Error::InvalidMfaToken);
+        };
         let (factor, method, second) = match &answer {
             MfaAnswer::Totp(code) => {
                 let factor = self.confirmed_totp(user.id).await?;

@@ -13,6 +13,7 @@ mod messages;
 mod mfa;
 mod mfa_login;
 mod opening;
+mod passkey_login;
 mod passkeys;
 mod register;
 mod sessions;

@@ -2,17 +2,15 @@
 //! with or without an address, and the options of a passkey as a second factor. Each
 //! ceremony's state waits in the store, single-use, for 5 minutes.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
+use super::mfa::may_add_factor;
+use super::{Auth, Authenticated, ClientInfo, Error};
 use crate::audit::{Event, EventType};
-use crate::mfa::{Amr, Ceremony, PasskeyError, Passkeys, Verified};
-use crate::store::{
-    ChallengeKind, NewChallenge, NewPasskey, PasskeyLogin, StoreError, StoredPasskey,
-};
-use crate::tokens::refresh_digest;
+use crate::mfa::{Ceremony, PasskeyError, Passkeys};
+use crate::store::{ChallengeKind, EndReason, NewChallenge, NewPasskey, StoreError, StoredPasskey};
 
 /// A ceremony's options, and the id its answer comes back with.
 pub struct PasskeyOptions {
@@ -24,11 +22,11 @@ pub struct PasskeyOptions {
 pub const MAX_PASSKEY_NAME: usize = 64;
 
 impl Auth {
-    fn passkeys_rp(&self) -> &Passkeys {
+    pub(super) fn passkeys_rp(&self) -> &Passkeys {
         &self.factors.passkeys
     }
 
-    async fn begin(
+    pub(super) async fn begin(
         &self,
         ceremony: Result<Ceremony, PasskeyError>,
         kind: ChallengeKind,
@@ -57,6 +55,7 @@ impl Auth {
         client: ClientInfo,
     ) -> Result<PasskeyOptions, Error> {
         let user = self.confirm_password(who, password, client.ip).await?;
+        may_add_factor(user, who)?;
         let existing = credentials(&self.store.passkeys(user.id).await?);
         let ceremony = self
             .passkeys_rp()
@@ -85,6 +84,12 @@ impl Auth {
             Some(name) => name.to_owned(),
         };
         let now = self.clock.now();
+        // Fresh from the store: the session's copy of the user may be a moment old.
+        let had_factor = self
+            .store
+            .user(user.id)
+            .await?
+            .is_some_and(|u| u.mfa_enabled);
         let challenge = self
             .store
             .take_challenge(challenge_id, ChallengeKind::Register, now)
@@ -111,6 +116,19 @@ impl Auth {
             Ok(()) => {}
             Err(StoreError::PasskeyTaken) => return Err(Error::InvalidCredential),
             Err(e) => return Err(e.into()),
+        }
+        if !had_factor {
+            // The account's first factor: as when TOTP is confirmed, a session opened
+            // without it (perhaps by whoever had the password) ends.
+            let reason = EndReason::SecondFactorAdded;
+            let ended = Event::new(EventType::SessionEnded, now)
+                .user(user.id)
+                .session(who.session_id())
+                .detail("reason", reason.as_str());
+            let keep = Some(who.session_id());
+            self.store
+                .end_sessions(user.id, keep, now, reason, &ended)
+                .await?;
         }
         self.cache.forget_sessions();
         Ok(StoredPasskey {
@@ -147,169 +165,8 @@ impl Auth {
         self.cache.forget_sessions();
         Ok(())
     }
-
-    /// Login options: for an address with passkeys, naming them; otherwise (no
-    /// address, or one without passkeys or account) for any discoverable credential.
-    /// A string that is no address is refused as everywhere else.
-    pub async fn passkey_login_options(
-        &self,
-        email: Option<&str>,
-    ) -> Result<PasskeyOptions, Error> {
-        let user = match email.map(normalize_email).transpose()? {
-            Some((_, normalized)) => self.store.credentials_by_email(&normalized).await?,
-            None => None,
-        };
-        let existing = match &user {
-            Some(found) => credentials(&self.store.passkeys(found.user.id).await?),
-            None => Vec::new(),
-        };
-        if existing.is_empty() {
-            let ceremony = self.passkeys_rp().start_discoverable();
-            return self
-                .begin(ceremony, ChallengeKind::Discoverable, None)
-                .await;
-        }
-        let ceremony = self.passkeys_rp().start_login(&existing);
-        let user_id = user.map(|found| found.user.id);
-        self.begin(ceremony, ChallengeKind::Login, user_id).await
-    }
-
-    /// A passwordless login: the passkey alone (it verified the user), whatever other
-    /// factors the account has.
-    #[tracing::instrument(skip_all)]
-    pub async fn login_with_passkey(
-        &self,
-        challenge_id: Uuid,
-        credential: &Value,
-        client: ClientInfo,
-    ) -> Result<TokenPair, Error> {
-        let now = self.clock.now();
-        let (passkey, verified) = self
-            .verify_login_passkey(challenge_id, credential)
-            .await?
-            .ok_or(Error::InvalidCredentials)?;
-        let amr = Amr::passkey(verified.synced, verified.user_verified);
-        let (session, pending) = self.new_session(client, now)?;
-        let login = PasskeyLogin {
-            passkey_id: passkey.id,
-            user_id: passkey.user_id,
-            credential: verified.credential,
-            session,
-            amr: amr.clone(),
-            now,
-            event: Event::new(EventType::LoginSucceeded, now).detail("method", "passkey"),
-        };
-        let user = self
-            .store
-            .passkey_login(&login)
-            .await?
-            .ok_or(Error::InvalidCredentials)?;
-        self.hand_out(&user, pending, amr)
-    }
-
-    /// The passkey a login challenge's answer verifies with, if it does.
-    async fn verify_login_passkey(
-        &self,
-        challenge_id: Uuid,
-        credential: &Value,
-    ) -> Result<Option<(StoredPasskey, Verified)>, Error> {
-        let now = self.clock.now();
-        let store = &self.store;
-        if let Some(challenge) = store
-            .take_challenge(challenge_id, ChallengeKind::Discoverable, now)
-            .await?
-        {
-            let Ok((_, credential_id)) = Passkeys::discoverable_user(credential) else {
-                return Ok(None);
-            };
-            let Some(passkey) = store.passkey_by_credential(&credential_id).await? else {
-                return Ok(None);
-            };
-            let verified = self.passkeys_rp().finish_discoverable(
-                credential,
-                &challenge.state,
-                &passkey.credential,
-            );
-            return Ok(verified.ok().map(|verified| (passkey, verified)));
-        }
-        let Some(challenge) = store
-            .take_challenge(challenge_id, ChallengeKind::Login, now)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let Some(user_id) = challenge.user_id else {
-            return Ok(None);
-        };
-        self.finish_user_login(user_id, &challenge.state, credential)
-            .await
-    }
-
-    /// Verifies `credential` against a login `state` for `user_id`'s passkeys.
-    async fn finish_user_login(
-        &self,
-        user_id: Uuid,
-        state: &str,
-        credential: &Value,
-    ) -> Result<Option<(StoredPasskey, Verified)>, Error> {
-        let passkeys = self.store.passkeys(user_id).await?;
-        let existing = credentials(&passkeys);
-        let Ok(verified) = self
-            .passkeys_rp()
-            .finish_login(credential, state, &existing)
-        else {
-            return Ok(None);
-        };
-        let passkey = passkeys
-            .into_iter()
-            .find(|passkey| passkey.credential_id == verified.credential_id);
-        Ok(passkey.map(|passkey| (passkey, verified)))
-    }
-
-    /// Options for the passkeys of the user behind a live `mfa_token`.
-    pub async fn mfa_passkey_options(
-        &self,
-        mfa_token: &SecretString,
-    ) -> Result<PasskeyOptions, Error> {
-        let hash = refresh_digest(mfa_token.expose_secret());
-        let ticket = self
-            .store
-            .mfa_ticket(&hash, self.clock.now())
-            .await?
-            .ok_or(Error::InvalidMfaToken)?;
-        let existing = credentials(&self.store.passkeys(ticket.user_id).await?);
-        if existing.is_empty() {
-            return Err(Error::InvalidCredential);
-        }
-        let ceremony = self.passkeys_rp().start_login(&existing);
-        self.begin(ceremony, ChallengeKind::Login, Some(ticket.user_id))
-            .await
-    }
-
-    /// A second-factor passkey answer: the passkey and the verification, if the
-    /// challenge was made for `user_id` and the answer verifies.
-    pub(super) async fn verify_user_passkey(
-        &self,
-        user_id: Uuid,
-        challenge_id: Uuid,
-        credential: &Value,
-    ) -> Result<Option<(Uuid, Verified)>, Error> {
-        let now = self.clock.now();
-        let challenge = self
-            .store
-            .take_challenge(challenge_id, ChallengeKind::Login, now)
-            .await?
-            .filter(|c| c.user_id == Some(user_id));
-        let Some(challenge) = challenge else {
-            return Ok(None);
-        };
-        let found = self
-            .finish_user_login(user_id, &challenge.state, credential)
-            .await?;
-        Ok(found.map(|(passkey, verified)| (passkey.id, verified)))
-    }
 }
 
-fn credentials(passkeys: &[StoredPasskey]) -> Vec<String> {
+pub(super) fn credentials(passkeys: &[StoredPasskey]) -> Vec<String> {
     passkeys.iter().map(|p| p.credential.clone()).collect()
 }

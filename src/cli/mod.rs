@@ -1,6 +1,7 @@
 //! The command line: `serve`, `migrate`, `user …`, `key …`, `hash calibrate`.
 
 mod admin;
+mod factors;
 
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
@@ -49,6 +50,9 @@ pub enum Command {
     /// Password hashing.
     #[command(subcommand)]
     Hash(HashCommand),
+    /// Second factors: recovering from a lost factor key.
+    #[command(subcommand)]
+    Factors(factors::FactorsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Admin(command)) => admin::user(command).await?,
         Command::Key(command) => admin::key(command).await?,
+        Command::Factors(command) => factors::run(command).await?,
     }
     Ok(())
 }

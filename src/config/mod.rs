@@ -43,6 +43,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub bind: SocketAddr,
+    /// Where `/metrics` is served; `None`: nowhere.
+    pub metrics_bind: Option<SocketAddr>,
     pub database: DatabaseUrl,
     pub db_max_connections: u32,
     pub migrate: bool,
@@ -88,7 +90,8 @@ pub struct MailSettings {
 }
 
 /// A database URL whose password never reaches a log.
-#[derive(Clone)]
+#[derive(Clone, serde::Deserialize)]
+#[serde(from = "String")]
 pub struct DatabaseUrl(String);
 
 impl DatabaseUrl {
@@ -101,12 +104,23 @@ impl DatabaseUrl {
     }
 }
 
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Parameters may carry a password (`?password=`): none is shown.
+        let (url, query) = match self.0.split_once('?') {
+            Some((url, _)) => (url, "?[redacted]"),
+            None => (self.0.as_str(), ""),
+        };
         // The last `@` ends the user info: a password may itself contain `@`.
-        match self.0.rsplit_once('@') {
-            Some((_, host)) => write!(f, "[redacted]@{host}"),
-            None => f.write_str(&self.0),
+        match url.rsplit_once('@') {
+            Some((_, host)) => write!(f, "[redacted]@{host}{query}"),
+            None => write!(f, "{url}{query}"),
         }
     }
 }
@@ -137,13 +151,14 @@ impl Settings {
                 "HS256 needs --jwt-secret-file with a secret of 32 bytes or more".to_owned(),
             ));
         }
-        let database = pick!(database).unwrap_or_else(|| "sqlite://sesame.db".to_owned());
+        let database = pick!(database).unwrap_or_else(|| DatabaseUrl::new("sqlite://sesame.db"));
         let factor_key_file =
-            pick!(factor_key_file).unwrap_or_else(|| default_factor_key(&database));
+            pick!(factor_key_file).unwrap_or_else(|| default_factor_key(database.expose()));
         let secs = |name, value, default, max| bounded(name, value, default, 1..=max, "seconds");
         let settings = Self {
             bind: pick!(bind).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
-            database: DatabaseUrl::new(database),
+            metrics_bind: pick!(metrics_bind),
+            database,
             db_max_connections: bounded(
                 "db_max_connections",
                 pick!(db_max_connections),
@@ -313,7 +328,7 @@ impl Settings {
                 )?,
             },
             mail: MailSettings {
-                smtp_url: pick!(smtp_url).map(SecretString::from),
+                smtp_url: pick!(smtp_url),
                 from: pick!(mail_from).unwrap_or_else(|| "Sesame <no-reply@localhost>".to_owned()),
                 dir: pick!(mail_dir).unwrap_or_else(|| PathBuf::from("sesame-mail")),
                 public_url: pick!(public_url).map(|url| url.trim_end_matches('/').to_owned()),

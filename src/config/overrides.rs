@@ -4,7 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use secrecy::SecretString;
 use serde::Deserialize;
+
+use super::DatabaseUrl;
 
 /// Every setting, each optional: the same keys come from flags, env or the TOML file.
 #[derive(Debug, Clone, Default, Args, Deserialize)]
@@ -17,9 +20,13 @@ pub struct Overrides {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "SESAME_BIND")]
     pub bind: Option<SocketAddr>,
+    /// Address of the Prometheus `/metrics` listener, kept off the public one (what
+    /// the figures move on can tell who has an account) [default: none, no metrics].
+    #[arg(long, env = "SESAME_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     /// Store URL [default: sqlite://sesame.db].
     #[arg(long = "database", env = "SESAME_DATABASE_URL")]
-    pub database: Option<String>,
+    pub database: Option<DatabaseUrl>,
     /// Largest number of store connections [default: 8].
     #[arg(long, env = "SESAME_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
@@ -141,7 +148,7 @@ pub struct Overrides {
     /// SMTP relay for outgoing mail: smtp://host:port, smtp+starttls://user:pass@host:587
     /// or smtps://user:pass@host:465 [default: none: mail is written to --mail-dir].
     #[arg(long, env = "SESAME_SMTP_URL")]
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
     /// Sender of outgoing mail [default: Sesame <no-reply@localhost>].
     #[arg(long, env = "SESAME_MAIL_FROM")]
     pub mail_from: Option<String>,

@@ -142,6 +142,12 @@ impl From<auth::Error> for ApiError {
                 "already_enrolled",
                 "An authenticator app is already set up; remove it first to set up another.",
             ),
+            E::SecondFactorRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "second_factor_required",
+                "This account already has a second factor: log in again with it to add \
+                 another.",
+            ),
             E::InvalidCredential => Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_credential",

@@ -180,6 +180,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(self.problem())).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        // Some problems carry a secret (`mfa_required`'s `mfa_token`), and none is
+        // worth keeping: no cache holds any of them.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(challenge) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
         }

@@ -43,6 +43,14 @@ pub struct AppState {
     pub metrics: Metrics,
 }
 
+/// The metrics listener's one route: `GET /metrics`, apart from the public router so
+/// that no one who can reach the API can read the figures.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(routes::ops::metrics))
+        .with_state(state)
+}
+
 /// Everything an HTTP request goes through, outermost first: request id and access
 /// log, panic guard, security headers, problem documents for bare errors, timeout.
 pub fn router(state: AppState, request_timeout: Duration, access_log: AccessLog) -> Router {

@@ -1,6 +1,7 @@
 //! Where messages go: an SMTP relay (`--smtp-url`), or with none, `.eml` files in
 //! `--mail-dir`, so a server started with no setup still shows its mail.
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -42,10 +43,15 @@ impl Transport {
     /// `.eml` files in `mail_dir` otherwise.
     pub fn new(smtp_url: Option<&SecretString>, mail_dir: &Path) -> Result<Self, TransportError> {
         let Some(url) = smtp_url else {
-            std::fs::create_dir_all(mail_dir).map_err(|source| TransportError::MailDir {
+            private_dir(mail_dir).map_err(|source| TransportError::MailDir {
                 dir: mail_dir.display().to_string(),
                 source,
             })?;
+            tracing::warn!(
+                dir = %mail_dir.display(),
+                "mail is written to .eml files, a development transport: \
+                 nothing is delivered or deleted; set --smtp-url for real mail"
+            );
             return Ok(Self::Files {
                 dir: mail_dir.to_owned(),
                 files: AsyncFileTransport::new(mail_dir),
@@ -79,17 +85,58 @@ impl Transport {
                     // A 5xx reply is final; a 4xx reply, a refused or dropped connection,
                     // or a timeout is worth another try.
                     permanent: e.is_permanent(),
-                    reason: e.to_string(),
+                    reason: without_addresses(&e.to_string()),
                 }),
             Self::Files { dir, files } => {
                 let id = files.send(message).await.map_err(|e| SendFailure {
                     permanent: false,
                     reason: e.to_string(),
                 })?;
-                Ok(Some(dir.join(format!("{id}.eml")).display().to_string()))
+                let path = dir.join(format!("{id}.eml"));
+                // A message holds a code: for the owner's eyes only (the folder is
+                // already closed to others, so the moment before this is no gap).
+                let private = std::fs::Permissions::from_mode(0o600);
+                tokio::fs::set_permissions(&path, private)
+                    .await
+                    .map_err(|e| SendFailure {
+                        permanent: false,
+                        reason: format!("cannot make the message file private: {e}"),
+                    })?;
+                Ok(Some(path.display().to_string()))
             }
         }
     }
+}
+
+/// A relay's reply with every address in it replaced: relays echo the recipient
+/// ("550 5.1.1 <ada@example.com>: unknown"), and the reason is logged and stored
+/// after the recipient itself is erased.
+fn without_addresses(reply: &str) -> String {
+    reply
+        .split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "[address]"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Creates `dir` open to its owner only (0700), or closes an existing one to others:
+/// the messages in it carry codes and links.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+    }
+    Ok(())
 }
 
 /// The message as sent: both bodies, the plain text first (RFC 2046 puts the
@@ -131,6 +178,17 @@ fn lettre_url(url: &str) -> Result<String, TransportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relays_reply_loses_its_addresses() {
+        let reply = "permanent error (550): 5.1.1 <ada@example.com>: Recipient rejected";
+        let kept = without_addresses(reply);
+        assert!(!kept.contains("ada"), "{kept}");
+        assert_eq!(
+            kept,
+            "permanent error (550): 5.1.1 [address] Recipient rejected"
+        );
+    }
 
     #[test]
     fn starttls_urls_become_lettres_and_the_rest_pass_or_fail_plainly() {

@@ -53,31 +53,19 @@ impl FactorKey {
         })
     }
 
-    /// The key in `path` (32 bytes, base64), made there with mode 0600 if the file
-    /// does not exist. Of instances racing to make it, one writes and all read it.
-    pub fn load_or_create(path: &Path) -> Result<Self, FactorKeyError> {
+    /// The key in `path` (32 bytes, base64); `None` when there is no such file.
+    pub fn load(path: &Path) -> Result<Option<Self>, FactorKeyError> {
         let shown = path.display().to_string();
-        let file_error = |source| FactorKeyError::File {
-            path: shown.clone(),
-            source,
-        };
-        let mut fresh = Zeroizing::new([0u8; 32]);
-        aws_lc_rs::rand::fill(fresh.as_mut_slice())
-            .map_err(|_| FactorKeyError::Seal("no randomness"))?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(path) {
-            Ok(mut file) => {
-                let text = Zeroizing::new(STANDARD.encode(fresh.as_slice()));
-                file.write_all(text.as_bytes()).map_err(file_error)?;
-                file.sync_all().map_err(file_error)?;
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => Zeroizing::new(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(FactorKeyError::File {
+                    path: shown,
+                    source,
+                });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(file_error(e)),
-        }
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(file_error)?);
+        };
         let bytes = Zeroizing::new(
             STANDARD
                 .decode(text.trim())
@@ -86,8 +74,48 @@ impl FactorKey {
         let key: &[u8; 32] = bytes
             .as_slice()
             .try_into()
-            .map_err(|_| FactorKeyError::Malformed(shown.clone()))?;
-        Self::from_bytes(key)
+            .map_err(|_| FactorKeyError::Malformed(shown))?;
+        Self::from_bytes(key).map(Some)
+    }
+
+    /// Makes a new key in `path` (mode 0600), or, when another instance made one
+    /// first, reads that one. The key is written whole to a file of its own and then
+    /// linked into place, so no instance ever reads a half-written key.
+    pub fn create(path: &Path) -> Result<Self, FactorKeyError> {
+        let shown = path.display().to_string();
+        let file_error = |source| FactorKeyError::File {
+            path: shown.clone(),
+            source,
+        };
+        let mut fresh = Zeroizing::new([0u8; 32]);
+        aws_lc_rs::rand::fill(fresh.as_mut_slice())
+            .map_err(|_| FactorKeyError::Seal("no randomness"))?;
+        let mut temporary = path.as_os_str().to_owned();
+        temporary.push(format!(".{}.tmp", Uuid::new_v4().simple()));
+        let temporary = std::path::PathBuf::from(temporary);
+        let written = (|| {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&temporary)?;
+            let text = Zeroizing::new(STANDARD.encode(fresh.as_slice()));
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            // Fails if the key exists: then the first one made stays.
+            match std::fs::hard_link(&temporary, path) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+                _ => Ok(()),
+            }
+        })();
+        let _ = std::fs::remove_file(&temporary);
+        written.map_err(file_error)?;
+        Self::load(path)?.ok_or_else(|| {
+            file_error(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the key file vanished as it was made",
+            ))
+        })
     }
 
     /// An HMAC of a fixed text under the key: equal for equal keys, and no help in
@@ -167,9 +195,13 @@ mod tests {
     fn the_key_file_is_made_once_private_and_read_back_by_every_instance() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("factor.key");
-        let first = FactorKey::load_or_create(&path).unwrap();
-        let second = FactorKey::load_or_create(&path).unwrap();
+        assert!(FactorKey::load(&path).unwrap().is_none());
+        let first = FactorKey::create(&path).unwrap();
+        // A second instance that also found no file makes none: it reads the first.
+        let second = FactorKey::create(&path).unwrap();
+        let third = FactorKey::load(&path).unwrap().unwrap();
         assert_eq!(first.fingerprint(), second.fingerprint());
+        assert_eq!(first.fingerprint(), third.fingerprint());
         assert_ne!(first.fingerprint(), key(1).fingerprint());
         let user = Uuid::now_v7();
         let sealed = first.seal(user, b"secret").unwrap();
@@ -180,10 +212,31 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         std::fs::write(&path, "short").unwrap();
         assert!(matches!(
-            FactorKey::load_or_create(&path),
+            FactorKey::load(&path),
             Err(FactorKeyError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn instances_making_the_key_at_once_all_read_one_whole_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("factor.key");
+            let racers: Vec<_> = (0..8)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || FactorKey::create(&path).unwrap())
+                })
+                .collect();
+            let keys: Vec<FactorKey> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+            assert!(
+                keys.iter()
+                    .all(|k| k.fingerprint() == keys[0].fingerprint())
+            );
+        }
     }
 }

@@ -43,6 +43,14 @@ impl Purpose {
 /// Wrong codes a code survives; the next attempt fails whatever it presents.
 pub const MAX_CODE_ATTEMPTS: i32 = 5;
 
+/// Wrong codes a user and purpose survive over [`GUESS_WINDOW`], whatever new codes
+/// are sent: then typed codes are refused until the window ends (links still work).
+/// Four codes' worth of tries; NIST 800-63B §5.2.2 allows up to 100.
+pub const MAX_DAILY_CODE_FAILURES: i32 = 20;
+
+/// The window [`MAX_DAILY_CODE_FAILURES`] counts over, from its first failure.
+pub const GUESS_WINDOW: Duration = Duration::DAY;
+
 /// A code to store: only keyed hashes of its link token and 6-digit code.
 #[derive(Debug)]
 pub struct NewCode {

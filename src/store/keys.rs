@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
-use super::StoreError;
+use super::{NewMail, StoreError};
+use crate::audit::Event;
 
 /// A signing key as stored: the private key as PKCS#8 PEM.
 #[derive(Debug, Clone)]
@@ -30,6 +31,21 @@ pub trait KeyStore: Send + Sync {
         candidate: &SecretBytes,
         now: OffsetDateTime,
     ) -> Result<SecretBytes, StoreError>;
+    /// Sets the existing server secret `name` to `secret`.
+    async fn replace_server_secret(
+        &self,
+        name: &str,
+        secret: &SecretBytes,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// How many secrets are sealed under the factor key (TOTP factors, pending ones
+    /// included).
+    async fn sealed_secrets(&self) -> Result<i64, StoreError>;
+    /// For a factor key lost for good: removes every TOTP factor (with its recovery
+    /// codes) and queues `notice` to each of their users, recording `event` for each,
+    /// in one transaction; how many were removed. Passkeys are not sealed and stay.
+    async fn drop_sealed_secrets(&self, notice: &NewMail, event: &Event)
+    -> Result<u64, StoreError>;
 }
 
 /// Key material that must never reach a log: `Debug` shows its length only.

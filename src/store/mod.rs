@@ -37,8 +37,8 @@ pub use admin::{AdminNewUser, AdminStore, AdminUser, UserPatch, UserQuery};
 pub use api_keys::{ApiKeyInfo, ApiKeyStore, LAST_USED_PRECISION, NewApiKey};
 pub use audit::{AuditQuery, AuditStore};
 pub use codes::{
-    CodeSession, CodeStore, Effect, MAX_CODE_ATTEMPTS, NewCode, Presented, Purpose, Redeemed,
-    Redemption, SendLimit,
+    CodeSession, CodeStore, Effect, GUESS_WINDOW, MAX_CODE_ATTEMPTS, MAX_DAILY_CODE_FAILURES,
+    NewCode, Presented, Purpose, Redeemed, Redemption, SendLimit,
 };
 pub use error::StoreError;
 pub use files::{Permissions, check as check_permissions};
@@ -84,6 +84,9 @@ pub trait Store:
     /// `sql/plans.rs`); `price_out_scans` shows where an index could serve a query
     /// that a small table makes cheaper to scan.
     async fn query_plans(&self, price_out_scans: bool) -> Result<Vec<QueryPlan>, StoreError>;
+    /// Makes what was erased unrecoverable from the database's files (SQLite: empties
+    /// the write-ahead log, which still holds old page images): at a clean stop.
+    async fn scrub(&self) -> Result<(), StoreError>;
 }
 
 /// Opens the store named by `url`: `sqlite://FILE` or `postgres://…`. A SQLite file

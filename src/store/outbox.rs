@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::StoreError;
 
 /// A rendered message to queue.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewMail {
     pub id: Uuid,
     pub kind: &'static str,
@@ -25,7 +25,6 @@ pub struct NewMail {
 }
 
 /// A message claimed for delivery.
-#[derive(Debug)]
 pub struct QueuedMail {
     pub id: Uuid,
     pub kind: String,
@@ -35,6 +34,32 @@ pub struct QueuedMail {
     pub body_html: String,
     /// Failed deliveries so far.
     pub attempts: i32,
+}
+
+// A message's body carries its code or link, and its recipient says who has an
+// account: `Debug` shows neither.
+impl std::fmt::Debug for NewMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMail")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("recipient", &self.recipient.as_ref().map(|_| "[redacted]"))
+            .field("body", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for QueuedMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedMail")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("recipient", &"[redacted]")
+            .field("body", &"[redacted]")
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 #[async_trait]

@@ -57,6 +57,7 @@ impl Engine for PostgresStore {
     const LOAD_REFRESH_FOR_UPDATE: &'static str = concatcp!(LOAD_REFRESH, " FOR UPDATE OF t, s");
     const LOAD_FAILURES_FOR_UPDATE: &'static str =
         "SELECT failures, last_failure_at FROM login_failures WHERE key = $1 FOR UPDATE";
+    const LOCK_USER: &'static str = "SELECT id FROM users WHERE id = $1 FOR UPDATE";
     const BEGIN_WRITE: &'static str = "BEGIN";
     // SKIP LOCKED: instances polling at once each take different messages.
     const CLAIM_MAIL: &'static str =

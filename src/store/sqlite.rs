@@ -47,6 +47,10 @@ pub struct SqliteStore {
     rotations: mpsc::Sender<RotationJob>,
 }
 
+/// How long a request waits for a connection before it answers 503: well inside the
+/// request timeout, so a client hears "unavailable", not a timeout.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 impl SqliteStore {
     pub async fn connect(
         url: &str,
@@ -77,6 +81,7 @@ impl SqliteStore {
         loop {
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(options.clone())
                 .await;
             match pool {
@@ -88,6 +93,7 @@ impl SqliteStore {
                         files::narrow_companions(&file)?;
                         SqlitePoolOptions::new()
                             .max_connections(1)
+                            .acquire_timeout(ACQUIRE_TIMEOUT)
                             .connect_with(options.clone())
                             .await?
                     };
@@ -126,6 +132,8 @@ impl Engine for SqliteStore {
     const LOAD_REFRESH_FOR_UPDATE: &'static str = LOAD_REFRESH;
     const LOAD_FAILURES_FOR_UPDATE: &'static str =
         "SELECT failures, last_failure_at FROM login_failures WHERE key = $1";
+    // `BEGIN IMMEDIATE` already holds the database's one write lock.
+    const LOCK_USER: &'static str = "SELECT id FROM users WHERE id = $1";
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     // One writer at a time: a claim is never raced.
     const CLAIM_MAIL: &'static str = concatcp!(DUE_MAIL, ")", CLAIMED_COLUMNS);

@@ -43,7 +43,7 @@ impl Link for VerifyEmail {
     ) -> Result<Response, auth::Error> {
         state
             .auth
-            .verify_email(CodeInput::Token(form.token))
+            .verify_email(CodeInput::Token(form.token), None)
             .await?;
         Ok(done::<Self>())
     }
@@ -122,7 +122,7 @@ impl Link for ConfirmEmail {
     ) -> Result<Response, auth::Error> {
         state
             .auth
-            .confirm_email_change(CodeInput::Token(form.token))
+            .confirm_email_change(CodeInput::Token(form.token), None)
             .await?;
         Ok(done::<Self>())
     }

@@ -201,6 +201,11 @@ async fn search_finds_any_part_of_an_email_in_any_case() {
     assert!(found("gr%22ace").await.is_empty());
     assert!(found("grace%00").await.is_empty());
     assert!(found("%22%22%22").await.is_empty());
+    // A search is as long as an address at most: longer is refused, not run.
+    assert!(found(&"a".repeat(254)).await.is_empty());
+    let long = format!("/admin/users?q={}", "a".repeat(50_000));
+    let response = admin(&app, Method::GET, &long, &token).await;
+    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
     assert_eq!(
         found("gr").await.len(),
         2,

@@ -111,6 +111,17 @@ async fn credentials_in_the_query_string_are_refused_before_anything_else() {
         "/refresh?Refresh_Token=x",
         "/password/reset?new_password=x",
         "/me/email?password=x",
+        // Every one-time secret too, on every endpoint that takes one.
+        "/email/verify?code=123456",
+        "/email/verify?token=x",
+        "/password/reset?token=x",
+        "/login/code?Code=123456",
+        "/me/email/confirm?token=x",
+        "/login/mfa?mfa_token=x",
+        "/login/mfa?recovery_code=x",
+        "/login/mfa/passkey/options?mfa_token=x",
+        "/me/mfa/totp/confirm?code=123456",
+        "/me/mfa/recovery-codes?code=123456",
     ] {
         // Even with a valid body, the URL alone decides.
         let response = app

@@ -174,3 +174,91 @@ async fn a_user_disabled_on_one_instance_is_refused_by_the_other_at_once() {
     a.stop();
     b.stop();
 }
+
+/// A change to a user shows on every instance's `/me` for the sessions it had just
+/// confirmed: on the instance that made it at once, on another through the notice at
+/// commit (PostgreSQL), or within the session-check window (SQLite).
+#[tokio::test]
+async fn a_role_given_on_one_instance_shows_on_both_at_once() {
+    let db = TestDatabase::new().await;
+    let postgres = db.url.starts_with("postgres");
+    let window: &'static [&'static str] = if postgres {
+        &["--session-check-ms", "60000"]
+    } else {
+        &[]
+    };
+    let (a, b) = start_pair(&db.url, window);
+    a.registered("root@example.com").await;
+    let args = ["user", "role", "add", "root@example.com", "admin"];
+    let database = ["--database", &db.url, "--allow-insecure-permissions"];
+    assert!(
+        sesame(&[&args[..], &database[..]].concat(), None)
+            .status
+            .success()
+    );
+    let root = a.logged_in("root@example.com").await;
+    let ada = a.signed_up("ada@example.com").await;
+    let access = field(&ada, "access_token");
+    // Both instances confirm the session, and cache it.
+    let me: Value = a.me(access).await.json().await.unwrap();
+    assert_eq!(me["roles"], serde_json::json!([]));
+    assert_eq!(b.me(access).await.status(), StatusCode::OK);
+
+    let path = format!("/admin/users/{}", me["id"].as_str().unwrap());
+    let body = serde_json::json!({"roles": ["support"]});
+    let given = a
+        .bearer_json(Method::PATCH, &path, field(&root, "access_token"), &body)
+        .await;
+    assert_eq!(given.status(), StatusCode::OK);
+    let roles = async |server: &Server| -> Value {
+        let me: Value = server.me(access).await.json().await.unwrap();
+        me["roles"].clone()
+    };
+    assert_eq!(roles(&a).await, serde_json::json!(["support"]));
+    let bound = Duration::from_millis(if postgres { 500 } else { 1_500 });
+    let started = std::time::Instant::now();
+    while roles(&b).await != serde_json::json!(["support"]) {
+        assert!(
+            started.elapsed() < bound,
+            "still the old roles after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.stop();
+    b.stop();
+}
+
+/// A refresh token replayed through one instance ends its session there, and the
+/// other instance, which had just confirmed the session, refuses it too: at once on
+/// PostgreSQL (the end is announced), within the session-check window on SQLite.
+#[tokio::test]
+async fn reuse_detected_on_one_instance_is_refused_by_the_other_at_once() {
+    let db = TestDatabase::new().await;
+    let postgres = db.url.starts_with("postgres");
+    let extra: &'static [&'static str] = if postgres {
+        &["--refresh-reuse-grace", "0", "--session-check-ms", "60000"]
+    } else {
+        &["--refresh-reuse-grace", "0"]
+    };
+    let (a, b) = start_pair(&db.url, extra);
+    let first = a.signed_up("ada@example.com").await;
+    let rotated = a.refreshed(field(&first, "refresh_token")).await;
+    let access = field(&rotated, "access_token");
+    assert_eq!(a.me(access).await.status(), StatusCode::OK);
+
+    let replay = b.refresh(field(&first, "refresh_token")).await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    let bound = Duration::from_millis(if postgres { 500 } else { 1_500 });
+    let started = std::time::Instant::now();
+    while a.me(access).await.status() != StatusCode::UNAUTHORIZED {
+        assert!(
+            started.elapsed() < bound,
+            "still accepted after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.stop();
+    b.stop();
+}

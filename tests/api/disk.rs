@@ -72,7 +72,7 @@ impl Drop for SmallDisk {
 
 async fn sqlite_app_in(dir: &Path) -> TestApp {
     let url = format!("sqlite://{}/sesame.db", dir.display());
-    spawn_app_with(|o| o.database = Some(url)).await
+    spawn_app_with(|o| o.database = Some(url.into())).await
 }
 
 /// Registers until the store refuses: every answer is 201 or 503 `unavailable`,

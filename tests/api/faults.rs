@@ -82,8 +82,12 @@ async fn a_lost_database_means_503_then_recovery_without_a_restart() {
     );
     let proxy = Proxy::start(host_port(&server).to_owned()).await;
     let app = spawn_app_with(|o| {
-        let direct = o.database.clone().unwrap();
-        o.database = Some(direct.replacen(host_port(&direct), &proxy.address, 1));
+        let direct = o.database.clone().unwrap().expose().to_owned();
+        o.database = Some(
+            direct
+                .replacen(host_port(&direct), &proxy.address, 1)
+                .into(),
+        );
     })
     .await;
     let direct = app

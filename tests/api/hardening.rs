@@ -29,7 +29,7 @@ async fn invented_methods_and_paths_add_no_metric_series() {
             .await
             .unwrap();
     }
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.metrics.get("/metrics").await.text().await.unwrap();
     assert!(text.len() < 32 * 1024, "a scrape of {} bytes", text.len());
     assert!(text.contains(r#"method="other""#), "{text}");
     assert!(text.contains(r#"route="unmatched""#), "{text}");

@@ -21,6 +21,8 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub api: Client,
+    /// The metrics listener (`--metrics-bind`), apart from the API.
+    pub metrics: Client,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub clock: Arc<ManualClock>,
     pub database_url: String,
@@ -117,7 +119,7 @@ impl Drop for TestDatabase {
 pub fn test_overrides(database: &TestDatabase) -> Overrides {
     Overrides {
         bind: Some("127.0.0.1:0".parse().unwrap()),
-        database: Some(database.url.clone()),
+        database: Some(database.url.clone().into()),
         hash_memory_kib: Some(64),
         hash_iterations: Some(1),
         hash_parallelism: Some(1),
@@ -125,6 +127,7 @@ pub fn test_overrides(database: &TestDatabase) -> Overrides {
         // turn it back on.
         ip_rate_limit: Some(0),
         mail_dir: Some(database.mail_dir()),
+        metrics_bind: Some("127.0.0.1:0".parse().unwrap()),
         ..Overrides::default()
     }
 }
@@ -144,7 +147,7 @@ pub async fn spawn_app_on(
 ) -> TestApp {
     let mut overrides = test_overrides(&database);
     configure(&mut overrides);
-    let database_url = overrides.database.clone().unwrap();
+    let database_url = overrides.database.clone().unwrap().expose().to_owned();
     let settings = Settings::resolve(overrides).unwrap();
     let clock = Arc::new(ManualClock::new(
         OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
@@ -153,9 +156,14 @@ pub async fn spawn_app_on(
         .await
         .unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics = match app.metrics_address() {
+        Some(metrics) => format!("http://{metrics}"),
+        None => format!("{address}/no-metrics-listener"),
+    };
     let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         api: Client::new(address),
+        metrics: Client::new(metrics),
         server,
         clock,
         database_url,
@@ -177,6 +185,19 @@ impl TestApp {
         self.server.abort();
         let _ = self.server.await;
         self._database
+    }
+
+    /// Registers `email` with [`PASSWORD`], marks its address verified (as its
+    /// verification code would: factors are only for proven addresses), and logs in.
+    pub async fn verified_up(&self, email: &str) -> serde_json::Value {
+        self.registered(email).await;
+        let verified = sqlx::query("UPDATE users SET email_verified = TRUE WHERE email = $1")
+            .bind(email)
+            .execute(&self.db().await)
+            .await
+            .unwrap();
+        assert_eq!(verified.rows_affected(), 1);
+        self.logged_in(email).await
     }
 
     /// A direct connection to the test's store, for arranging what no endpoint does

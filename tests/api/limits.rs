@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::helpers::{PASSWORD, TestApp, assert_problem, spawn_app_with};
+use super::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 /// The session list, as the user of `tokens` sees it.
 async fn sessions(app: &TestApp, tokens: &Value) -> Value {
@@ -139,7 +139,7 @@ async fn metrics_count_requests_logins_hashes_and_sessions() {
     app.login("ada@example.com", "not the password").await;
     app.login("ada@example.com", "not the password").await;
 
-    let response = app.get("/metrics").await;
+    let response = app.metrics.get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
@@ -168,4 +168,29 @@ async fn metrics_count_requests_logins_hashes_and_sessions() {
     assert_eq!(series("sesame_log_lines_dropped_total"), 0.0);
     assert!(text.contains("sesame_http_request_duration_seconds_bucket{"));
     assert!(!text.contains("ada@example.com"));
+}
+
+/// What the figures move on can tell who has an account (a reset mail is counted only
+/// for an address that has one): they are never on the public listener.
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let app = spawn_app().await;
+    app.signed_up("ada@example.com").await;
+    let public = app.get("/metrics").await;
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    let private = app.metrics.get("/metrics").await;
+    assert_eq!(private.status(), StatusCode::OK);
+    assert!(
+        private
+            .text()
+            .await
+            .unwrap()
+            .contains("sesame_logins_total")
+    );
+
+    // Without --metrics-bind there is no listener at all, and still none on the API.
+    let defaults = sesame::config::Settings::resolve(Default::default()).unwrap();
+    assert_eq!(defaults.metrics_bind, None);
+    let plain = spawn_app_with(|o| o.metrics_bind = None).await;
+    assert_eq!(plain.get("/metrics").await.status(), StatusCode::NOT_FOUND);
 }

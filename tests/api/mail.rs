@@ -152,7 +152,7 @@ pub async fn spawn_app_with_mail(configure: impl FnOnce(&mut Overrides)) -> (Tes
     let sink = SmtpSink::start();
     let url = sink.url();
     let app = spawn_app_with(|overrides| {
-        overrides.smtp_url = Some(url);
+        overrides.smtp_url = Some(url.into());
         configure(overrides);
     })
     .await;

@@ -28,19 +28,19 @@ fn totp(secret: &str, unix: i64) -> String {
 }
 
 /// The app's code now.
-fn code_now(app: &TestApp, secret: &str) -> String {
+pub(super) fn code_now(app: &TestApp, secret: &str) -> String {
     totp(secret, app.clock.now_unix())
 }
 
 /// Moves the clock to the next 30-second step, so a new code is due.
-fn next_step(app: &TestApp) {
+pub(super) fn next_step(app: &TestApp) {
     app.clock.advance(time::Duration::seconds(30));
 }
 
 /// Registers `email`, sets up TOTP and confirms it: the secret, the access token of the
 /// session that did it, and the recovery codes.
-async fn enrolled(app: &TestApp, email: &str) -> (String, String, Vec<String>) {
-    let access = app.signed_up(email).await["access_token"]
+pub(super) async fn enrolled(app: &TestApp, email: &str) -> (String, String, Vec<String>) {
+    let access = app.verified_up(email).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -77,6 +77,8 @@ async fn enrolled(app: &TestApp, email: &str) -> (String, String, Vec<String>) {
 /// A password login of a user with a factor: its `mfa_token`.
 async fn mfa_token(app: &TestApp, email: &str) -> String {
     let refused = app.login(email, PASSWORD).await;
+    // The answer carries a secret: no cache may keep it.
+    assert_eq!(refused.headers()["cache-control"], "no-store");
     let body = assert_problem(refused, StatusCode::FORBIDDEN, "mfa_required").await;
     assert_eq!(body["methods"], json!(["totp", "recovery_code"]));
     body["mfa_token"].as_str().unwrap().to_owned()
@@ -99,14 +101,14 @@ async fn assert_no_event_holds(app: &TestApp, secrets: &[String]) {
     }
 }
 
-async fn finish(app: &TestApp, body: Value) -> reqwest::Response {
+pub(super) async fn finish(app: &TestApp, body: Value) -> reqwest::Response {
     app.post_json("/login/mfa", &body).await
 }
 
 #[tokio::test]
 async fn totp_is_set_up_with_a_code_and_then_asked_for_at_every_password_login() {
     let app = spawn_app().await;
-    let first = app.signed_up(ADA).await;
+    let first = app.verified_up(ADA).await;
     let first = first["access_token"].as_str().unwrap().to_owned();
     assert_eq!(claims(&first)["amr"], json!(["pwd"]));
     assert_eq!(claims(&first)["auth_time"], app.clock.now_unix());

@@ -65,7 +65,8 @@ async fn mail_queued_before_a_restart_is_delivered_after_it() {
     let closed_port = closed.local_addr().unwrap().port();
     drop(closed);
     let first =
-        spawn_app_with(|o| o.smtp_url = Some(format!("smtp://127.0.0.1:{closed_port}"))).await;
+        spawn_app_with(|o| o.smtp_url = Some(format!("smtp://127.0.0.1:{closed_port}").into()))
+            .await;
     first.registered(ADA).await;
     let db = first.db().await;
     let start = std::time::Instant::now();
@@ -86,7 +87,8 @@ async fn mail_queued_before_a_restart_is_delivered_after_it() {
 
     // A new instance on the same store, with a relay that answers.
     let sink = SmtpSink::start();
-    let second = super::helpers::spawn_app_on(stopped, |o| o.smtp_url = Some(sink.url())).await;
+    let second =
+        super::helpers::spawn_app_on(stopped, |o| o.smtp_url = Some(sink.url().into())).await;
     assert_eq!(second.database_url, database_url);
     second.clock.advance(time::Duration::seconds(31));
     let mail = sink.nth(1).await;
@@ -223,8 +225,8 @@ async fn two_instances_deliver_each_message_once() {
     let url = first.database_url.clone();
     let relay = sink.url();
     let second = spawn_app_with(|o| {
-        o.database = Some(url);
-        o.smtp_url = Some(relay);
+        o.database = Some(url.into());
+        o.smtp_url = Some(relay.into());
     })
     .await;
 
@@ -245,7 +247,7 @@ async fn two_instances_deliver_each_message_once() {
 
 /// The value of an unlabelled series in `/metrics` (0 when it is not there yet).
 async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.metrics.get("/metrics").await.text().await.unwrap();
     text.lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .map_or(0.0, |value| value.trim().parse().unwrap())

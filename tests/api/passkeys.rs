@@ -17,7 +17,7 @@ use super::helpers::{PASSWORD, TestApp, assert_problem, claims, spawn_app, spawn
 const ADA: &str = "ada@example.com";
 
 /// The origin the server expects by default: its public URL, named `localhost`.
-fn origin(app: &TestApp) -> url::Url {
+pub(super) fn origin(app: &TestApp) -> url::Url {
     let mut origin = url::Url::parse(&app.address).unwrap();
     origin.set_host(Some("localhost")).unwrap();
     origin
@@ -28,7 +28,7 @@ fn shared_origin() -> url::Url {
 }
 
 /// Registers a new software passkey for the holder of `access`.
-async fn register(app: &TestApp, access: &str, name: &str) -> (SoftPasskey, Value) {
+pub(super) async fn register(app: &TestApp, access: &str, name: &str) -> (SoftPasskey, Value) {
     register_from(app, access, name, origin(app)).await
 }
 
@@ -74,7 +74,7 @@ async fn register_from(
 }
 
 /// The options of `path` for `body`, and the key's answer to them from `origin`.
-async fn answer(
+pub(super) async fn answer(
     app: &TestApp,
     key: &mut SoftPasskey,
     path: &str,
@@ -96,14 +96,30 @@ async fn answer(
 #[tokio::test]
 async fn a_passkey_logs_in_and_two_passkeys_keep_working() {
     let app = spawn_app().await;
-    let access = app.signed_up(ADA).await["access_token"]
+    let access = app.verified_up(ADA).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let mut keys = [
-        register(&app, &access, "laptop").await.0,
-        register(&app, &access, "phone").await.0,
-    ];
+    let mut laptop = register(&app, &access, "laptop").await.0;
+    // A second passkey comes from a session that logged in with the first.
+    let body = json!({"email": ADA});
+    let (challenge, credential) = answer(
+        &app,
+        &mut laptop,
+        "/login/passkey/options",
+        &body,
+        origin(&app),
+    )
+    .await;
+    let body = json!({"challenge_id": challenge, "credential": credential});
+    let login: Value = app
+        .post_json("/login/passkey", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = login["access_token"].as_str().unwrap().to_owned();
+    let mut keys = [laptop, register(&app, &access, "phone").await.0];
     let list: Value = app
         .bearer(Method::GET, "/me/passkeys", &access)
         .await
@@ -150,7 +166,7 @@ async fn a_passkey_logs_in_and_two_passkeys_keep_working() {
 #[tokio::test]
 async fn an_answer_for_another_origin_or_rp_id_is_refused() {
     let app = spawn_app().await;
-    let access = app.signed_up(ADA).await["access_token"]
+    let access = app.verified_up(ADA).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -196,7 +212,7 @@ async fn an_answer_for_another_origin_or_rp_id_is_refused() {
 #[tokio::test]
 async fn a_passkey_is_a_second_factor_and_removing_it_needs_the_password() {
     let app = spawn_app().await;
-    let access = app.signed_up(ADA).await["access_token"]
+    let access = app.verified_up(ADA).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -248,7 +264,7 @@ async fn a_challenge_started_on_one_instance_is_finished_on_another() {
         o.public_url = Some("http://localhost:8000".to_owned());
     };
     let app = spawn_app_with(shared).await;
-    let access = app.signed_up(ADA).await["access_token"]
+    let access = app.verified_up(ADA).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -270,7 +286,7 @@ async fn a_challenge_started_on_one_instance_is_finished_on_another() {
 #[tokio::test]
 async fn a_challenge_dies_after_five_minutes() {
     let app = spawn_app().await;
-    let access = app.signed_up(ADA).await["access_token"]
+    let access = app.verified_up(ADA).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();

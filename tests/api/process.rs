@@ -212,7 +212,7 @@ fn access_lines(logs: &[String]) -> Vec<(String, String, u64)> {
 
 /// The link token and the code of the first verification message written into
 /// `mail_dir`, read from its quoted-printable text part.
-async fn verification_secrets(mail_dir: &std::path::Path) -> (String, String) {
+pub(super) async fn verification_secrets(mail_dir: &std::path::Path) -> (String, String) {
     let start = std::time::Instant::now();
     let file = loop {
         let first = std::fs::read_dir(mail_dir).unwrap().next();

@@ -5,6 +5,8 @@
 //
 //   SESAME_URL=http://localhost:PORT node passkeys.mjs
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const base = process.env.SESAME_URL;
@@ -18,6 +20,21 @@ const post = async (path, body) => {
     body: JSON.stringify(body),
   });
   return { status: response.status, body: await response.json().catch(() => ({})) };
+};
+
+// The verification code of the first message the server wrote into MAIL_DIR (its
+// quoted-printable text part), waiting for the outbox worker to write it.
+const verificationCode = async () => {
+  const dir = process.env.MAIL_DIR;
+  for (let i = 0; i < 150; i++) {
+    const files = readdirSync(dir).filter((name) => name.endsWith(".eml"));
+    if (files.length > 0) {
+      const text = readFileSync(join(dir, files[0]), "utf8").replaceAll("=\r\n", "");
+      return text.match(/Code: (\d{6})/)[1];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no message in ${dir}`);
 };
 
 const browser = await chromium.launch({
@@ -50,6 +67,9 @@ try {
   const email = `browser-${Date.now()}@example.com`;
   const password = "correct horse battery staple";
   assert.equal((await post("/register", { email, password })).status, 201);
+  // Factors are for proven addresses only.
+  const code = await verificationCode();
+  assert.equal((await post("/email/verify", { email, code })).status, 200);
 
   // Registration: a resident key, user verified, stored server-side.
   const added = await page.evaluate(

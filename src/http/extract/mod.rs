@@ -100,12 +100,16 @@ pub(crate) fn invalid_body(reason: String) -> ApiError {
 /// is read: URLs end up in proxy logs, browser history and referrers.
 pub struct NoCredentialsInQuery;
 
-const QUERY_SECRETS: [&str; 5] = [
+const QUERY_SECRETS: [&str; 9] = [
     "password",
     "new_password",
     "current_password",
     "refresh_token",
     "client_secret",
+    "code",
+    "token",
+    "mfa_token",
+    "recovery_code",
 ];
 
 /// Whether a query parameter's name is a secret's, as frameworks read names: in any

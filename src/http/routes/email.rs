@@ -134,17 +134,19 @@ pub async fn send_verification(
     request_body(content((CodeBody = "application/json"), (CodeBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Verified", body = UserBody),
-        (status = 400, description = "invalid_code: unknown, wrong, expired, used, or too many wrong codes", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code: unknown, wrong, expired, used, or too many wrong codes; credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (a code typed with an address counts on its logins' throttle, shared with /login) or rate_limited (this client address), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn verify(
+    _: NoCredentialsInQuery,
     _: WithinRateLimit,
     State(state): State<AppState>,
+    Client(client): Client,
     Body(body): Body<CodeBody>,
 ) -> Result<Response, ApiError> {
     let input = code_input(body.token, body.email, body.code)?;
-    let user = state.auth.verify_email(input).await?;
+    let user = state.auth.verify_email(input, client.ip).await?;
     Ok(no_store(UserBody::from(user)))
 }
 
@@ -208,7 +210,7 @@ impl ToSchema for ResetBody {}
         (status = 204, description = "The password was reset"),
         (status = 400, description = "invalid_code, or credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "weak_password, password_too_long", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (a code typed with an address counts on its logins' throttle, shared with /login) or rate_limited (this client address), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -256,12 +258,13 @@ pub async fn send_sign_in_code(
     request_body(content((CodeBody = "application/json"), (CodeBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "invalid_code", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code, or credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "account_disabled; or mfa_required, with members mfa_token and methods: finish at /login/mfa", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (this address's logins are locked, shared with /login) or rate_limited (this client address), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn sign_in_with_code(
+    _: NoCredentialsInQuery,
     _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
@@ -321,17 +324,19 @@ pub async fn change_email(
     request_body(content((CodeBody = "application/json"), (CodeBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The account uses the new address", body = UserBody),
-        (status = 400, description = "invalid_code", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code, or credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "email_taken: another account took the address meanwhile", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (a code typed with an address counts on its logins' throttle, shared with /login) or rate_limited (this client address), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn confirm_email_change(
+    _: NoCredentialsInQuery,
     _: WithinRateLimit,
     State(state): State<AppState>,
+    Client(client): Client,
     Body(body): Body<CodeBody>,
 ) -> Result<Response, ApiError> {
     let input = code_input(body.token, body.email, body.code)?;
-    let user = state.auth.confirm_email_change(input).await?;
+    let user = state.auth.confirm_email_change(input, client.ip).await?;
     Ok(no_store(UserBody::from(user)))
 }

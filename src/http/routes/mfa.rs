@@ -7,6 +7,7 @@ use axum::response::Response;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use zeroize::Zeroizing;
 
 use super::{TokenResponse, no_store};
 use crate::auth::{self, MfaAnswer};
@@ -16,15 +17,24 @@ use crate::http::extract::{AuthUser, Body, Client, NoCredentialsInQuery, WithinR
 use crate::http::routes::me::PasswordConfirmation;
 use crate::mfa::RecoveryCode;
 
-/// An authenticator app's secret, to scan or type in; pending until confirmed.
+/// An authenticator app's secret, to scan or type in; pending until confirmed. The
+/// secret's copies here are wiped when the answer has been written.
 #[derive(Serialize, ToSchema)]
 pub struct TotpEnrollmentBody {
     /// The secret in base32, for typing in by hand.
-    pub secret: String,
+    #[serde(serialize_with = "wiped_str")]
+    #[schema(value_type = String)]
+    pub secret: Zeroizing<String>,
     /// `otpauth://totp/...`: SHA-1, 6 digits, 30 seconds.
-    pub otpauth_uri: String,
+    #[serde(serialize_with = "wiped_str")]
+    #[schema(value_type = String)]
+    pub otpauth_uri: Zeroizing<String>,
     /// The URI as a QR code, an SVG document.
     pub qr_svg: String,
+}
+
+fn wiped_str<S: serde::Serializer>(value: &Zeroizing<String>, to: S) -> Result<S::Ok, S::Error> {
+    to.serialize_str(value)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -68,7 +78,7 @@ impl From<Vec<RecoveryCode>> for RecoveryCodesBody {
     responses(
         (status = 200, description = "The secret, pending until confirmed", body = TotpEnrollmentBody),
         (status = 400, description = "credentials_in_query", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong_password; email_not_verified (no factor for an unproven address); second_factor_required (the account has a factor and this session did not log in with one)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "already_enrolled: remove the app first", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
@@ -87,8 +97,8 @@ pub async fn begin_totp(
         .begin_totp(&who, confirmation.password, client)
         .await?;
     Ok(no_store(TotpEnrollmentBody {
-        secret: enrollment.secret.as_str().to_owned(),
-        otpauth_uri: enrollment.otpauth_uri.as_str().to_owned(),
+        secret: enrollment.secret,
+        otpauth_uri: enrollment.otpauth_uri,
         qr_svg: enrollment.qr_svg,
     }))
 }
@@ -101,11 +111,12 @@ pub async fn begin_totp(
     request_body(content((TotpCode = "application/json"), (TotpCode = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Confirmed; the recovery codes", body = RecoveryCodesBody),
-        (status = 400, description = "invalid_code: wrong, already used, or no setup pending", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code: wrong, already used, or no setup pending; credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn confirm_totp(
+    _: NoCredentialsInQuery,
     _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
@@ -152,11 +163,12 @@ pub async fn remove_totp(
     request_body(content((TotpCode = "application/json"), (TotpCode = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The new recovery codes", body = RecoveryCodesBody),
-        (status = 400, description = "invalid_code (or no app set up)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code (or no app set up), credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn recovery_codes(
+    _: NoCredentialsInQuery,
     _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
@@ -196,13 +208,14 @@ pub struct MfaLogin {
     request_body(content((MfaLogin = "application/json"), (MfaLogin = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "invalid_code: wrong or already used", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code: wrong or already used; credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_mfa_token: expired, used, or out of attempts; log in again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_field: not exactly one of code, recovery_code, or challenge_id with credential", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login_mfa(
+    _: NoCredentialsInQuery,
     _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,

@@ -74,7 +74,6 @@ pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(wellknown::openid_configuration))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics))
 }
 
 /// A user, as every endpoint shows one.
@@ -104,7 +103,7 @@ impl From<User> for UserBody {
 }
 
 /// RFC 6749 §5.1 token response.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenResponse {
     /// A JWT (`typ: at+jwt`); verify it with the keys at `/.well-known/jwks.json`.
     pub access_token: String,
@@ -116,6 +115,19 @@ pub struct TokenResponse {
     pub refresh_token: String,
     /// Seconds until the refresh token expires.
     pub refresh_expires_in: i64,
+}
+
+/// Both tokens are credentials: a stray `{:?}` must not log them.
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &"[redacted]")
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .finish()
+    }
 }
 
 impl From<TokenPair> for TokenResponse {

@@ -26,10 +26,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, &'stat
 }
 
 /// Prometheus metrics: requests and latency per route, logins by outcome, the hashing
-/// queue, active sessions.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", body = String,
-        content_type = "text/plain; version=0.0.4")))]
+/// queue, active sessions. Served on the metrics listener only (`--metrics-bind`).
 pub async fn metrics(State(state): State<AppState>) -> Response {
     // Without the store the rest of the figures still matter most: leave the gauge out.
     let sessions = match state.auth.active_sessions().await {

@@ -106,7 +106,7 @@ pub struct MfaTokenBody {
     responses(
         (status = 200, description = "Creation options: a resident key, user verification required", body = PasskeyOptionsBody),
         (status = 400, description = "credentials_in_query", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong_password; email_not_verified (no factor for an unproven address); second_factor_required (the account has a factor and this session did not log in with one)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
@@ -233,6 +233,7 @@ pub async fn login_options(
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 401, description = "invalid_credentials: the answer does not verify, or its challenge is unknown, used or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "email_not_verified: with --require-verified-email, the account's address is not verified yet", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
@@ -255,11 +256,12 @@ pub async fn login(
     request_body(content((MfaTokenBody = "application/json"))),
     responses(
         (status = 200, description = "Request options", body = PasskeyOptionsBody),
-        (status = 400, description = "invalid_credential: the account has no passkey", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_credential: the account has no passkey; credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_mfa_token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn mfa_options(
+    _: NoCredentialsInQuery,
     _: WithinRateLimit,
     State(state): State<AppState>,
     Body(body): Body<MfaTokenBody>,

@@ -211,8 +211,10 @@ impl<E: Engine> AdminStore for E {
                 let reason = EndReason::Disabled.as_str();
                 let args = [user_id.into(), now.into(), reason.into()];
                 tx.execute(END_ALL, &args).await?;
-                announce_sessions_ended::<E>(&mut tx).await?;
             }
+            // Sessions ended, or the user that live ones show changed: every instance
+            // drops what it cached of them.
+            announce_sessions_ended::<E>(&mut tx).await?;
             for event in events {
                 tx.record(event).await?;
             }

@@ -16,8 +16,9 @@ use super::{Conn, Engine, Row, announce_sessions_ended, write_connection};
 use crate::audit::Event;
 use crate::mfa::Amr;
 use crate::store::{
-    CodeStore, Effect, EndReason, MAX_CODE_ATTEMPTS, NewCode, NewMail, NewMfaTicket, NewUser,
-    Presented, Redeemed, Redemption, SendLimit, StoreError, User,
+    CodeStore, Effect, EndReason, GUESS_WINDOW, MAX_CODE_ATTEMPTS, MAX_DAILY_CODE_FAILURES,
+    NewCode, NewMail, NewMfaTicket, NewUser, Presented, Redeemed, Redemption, SendLimit,
+    StoreError, User,
 };
 
 pub(super) const SENT_SINCE: &str =
@@ -27,15 +28,34 @@ pub(super) const KILL_OLDER: &str =
 const INSERT: &str = "INSERT INTO one_time_codes
      (id, user_id, purpose, address, token_hash, code_hash, new_email, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+// A link's token is 256 bits: wrong codes typed by others never kill it.
 pub(super) const CONSUME_TOKEN: &str = "DELETE FROM one_time_codes
-     WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3 AND attempts < $4
+     WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3
      RETURNING user_id, address, new_email";
+// A typed code is refused once its row, or its user and purpose over the day, had
+// too many wrong ones.
 pub(super) const CONSUME_CODE: &str = "DELETE FROM one_time_codes
      WHERE purpose = $1 AND address = $2 AND code_hash = $3 AND expires_at > $4
        AND attempts < $5
+       AND NOT EXISTS (SELECT 1 FROM code_guesses g
+           WHERE g.user_id = one_time_codes.user_id AND g.purpose = one_time_codes.purpose
+             AND g.failures >= $6 AND g.window_start > $7)
      RETURNING user_id, address, new_email";
 pub(super) const COUNT_WRONG: &str =
     "UPDATE one_time_codes SET attempts = attempts + 1 WHERE purpose = $1 AND address = $2";
+// The day's count of the user and purpose whose code was guessed at: it survives new
+// codes. (`WHERE` ends the SELECT, so SQLite reads `ON CONFLICT` as the upsert.)
+pub(super) const COUNT_GUESS: &str = "INSERT INTO code_guesses
+     (user_id, purpose, failures, window_start)
+     SELECT user_id, purpose, 1, $3 FROM one_time_codes WHERE purpose = $1 AND address = $2
+     ON CONFLICT (user_id, purpose) DO UPDATE SET
+       failures = CASE WHEN code_guesses.window_start > $4
+                       THEN code_guesses.failures + 1 ELSE 1 END,
+       window_start = CASE WHEN code_guesses.window_start > $4
+                           THEN code_guesses.window_start ELSE excluded.window_start END";
+pub(super) const CLEAR_GUESSES: &str =
+    "DELETE FROM code_guesses WHERE user_id = $1 AND purpose = $2";
+pub(super) const FORGET_GUESSES: &str = "DELETE FROM code_guesses WHERE window_start <= $1";
 const VERIFY: &str = "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1";
 const RESET: &str = "UPDATE users SET password_hash = $2, email_verified = TRUE, updated_at = $3
      WHERE id = $1";
@@ -90,7 +110,10 @@ impl<E: Engine> CodeStore for E {
         let mut conn = write_connection(self).await?;
         let codes = conn.execute(FORGET_EXPIRED, &[now.into()]).await?;
         let tickets = conn.execute(FORGET_TICKETS, &[now.into()]).await?;
-        Ok(codes + tickets + conn.execute(FORGET_CHALLENGES, &[now.into()]).await?)
+        let day_ago = now - GUESS_WINDOW;
+        let guesses = conn.execute(FORGET_GUESSES, &[day_ago.into()]).await?;
+        let challenges = conn.execute(FORGET_CHALLENGES, &[now.into()]).await?;
+        Ok(codes + tickets + guesses + challenges)
     }
 }
 
@@ -102,6 +125,12 @@ async fn issue_in<E: Engine>(
     limit: SendLimit,
     event: Option<&Event>,
 ) -> Result<(bool, bool), StoreError> {
+    if let Some(code) = code {
+        // Concurrent sends to one user take turns here, so each counts what the one
+        // before it sent (PostgreSQL; SQLite's writers already take turns).
+        tx.fetch_optional(E::LOCK_USER, &[code.user_id.into()])
+            .await?;
+    }
     if let Some(key) = mail.recipient_key.as_deref() {
         let since = |ago: Duration| [key.into(), (mail.created_at - ago).into()];
         let mut sent = [0; 2];
@@ -158,12 +187,7 @@ async fn redeem_in<E: Engine>(
     let (purpose, now) = (purpose.as_str(), *now);
     let consumed = match presented {
         Presented::Token { hash } => {
-            let args = [
-                hash.as_slice().into(),
-                purpose.into(),
-                now.into(),
-                MAX_CODE_ATTEMPTS.into(),
-            ];
+            let args = [hash.as_slice().into(), purpose.into(), now.into()];
             tx.fetch_optional(CONSUME_TOKEN, &args).await?
         }
         Presented::Code { address, hash } => {
@@ -173,6 +197,8 @@ async fn redeem_in<E: Engine>(
                 hash.as_slice().into(),
                 now.into(),
                 MAX_CODE_ATTEMPTS.into(),
+                MAX_DAILY_CODE_FAILURES.into(),
+                (now - GUESS_WINDOW).into(),
             ];
             tx.fetch_optional(CONSUME_CODE, &args).await?
         }
@@ -181,12 +207,22 @@ async fn redeem_in<E: Engine>(
         // A wrong code counts against the code sent to that address.
         if let Presented::Code { address, .. } = presented {
             let args = [purpose.into(), address.as_str().into()];
-            tx.execute(COUNT_WRONG, &args).await?;
+            if tx.execute(COUNT_WRONG, &args).await? > 0 {
+                let args = [
+                    purpose.into(),
+                    address.as_str().into(),
+                    now.into(),
+                    (now - GUESS_WINDOW).into(),
+                ];
+                tx.execute(COUNT_GUESS, &args).await?;
+            }
             return Ok((None, true));
         }
         return Ok((None, false));
     };
     let user_id = consumed.uuid("user_id")?;
+    tx.execute(CLEAR_GUESSES, &[user_id.into(), purpose.into()])
+        .await?;
     let (mut session_opened, mut awaiting_second_factor) = (false, false);
     match effect {
         Effect::VerifyEmail => {
@@ -245,6 +281,11 @@ async fn redeem_in<E: Engine>(
             // Codes sent to the old address must not act on the new one.
             tx.execute(DELETE_CODES, &[user_id.into()]).await?;
         }
+    }
+    // Every effect changes the user live sessions show (a verified address, a new
+    // one, ended sessions): other instances drop what they cached of them.
+    if !matches!(effect, Effect::ResetPassword { .. }) {
+        announce_sessions_ended::<E>(&mut **tx).await?;
     }
     let row = tx.fetch_optional(USER, &[user_id.into()]).await?;
     let row = row.ok_or(StoreError::Inconsistent("a code outlived its user"))?;

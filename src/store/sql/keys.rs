@@ -3,10 +3,13 @@
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Conn, Engine, Row, connection, write_connection};
+use super::mfa::{DELETE_RECOVERY_CODES, DELETE_TOTP, RECOMPUTE_MFA};
+use super::outbox::queue_mail;
+use super::{Conn, Engine, Row, WriteTx, connection, write_connection};
 use time::OffsetDateTime;
 
-use crate::store::{KeyStore, SecretBytes, StoreError, StoredKey};
+use crate::audit::Event;
+use crate::store::{KeyStore, NewMail, SecretBytes, StoreError, StoredKey};
 
 const ACTIVE: &str = "SELECT kid, alg, private_key_pem, created_at FROM signing_keys
      WHERE alg = $1 AND active = TRUE";
@@ -14,6 +17,10 @@ const ACTIVE: &str = "SELECT kid, alg, private_key_pem, created_at FROM signing_
 const SECRET_IF_NONE: &str = "INSERT INTO server_secrets (name, secret, created_at)
      VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
 const SECRET: &str = "SELECT secret FROM server_secrets WHERE name = $1";
+pub(super) const REPLACE_SECRET: &str =
+    "UPDATE server_secrets SET secret = $2, created_at = $3 WHERE name = $1";
+pub(super) const SEALED_SECRETS: &str = "SELECT count(*) AS n FROM totp_factors";
+pub(super) const SEALED_USERS: &str = "SELECT user_id FROM totp_factors";
 const INSERT_IF_NONE: &str =
     "INSERT INTO signing_keys (kid, alg, private_key_pem, created_at, active)
      VALUES ($1, $2, $3, $4, TRUE) ON CONFLICT DO NOTHING";
@@ -66,5 +73,58 @@ impl<E: Engine> KeyStore for E {
             "no server secret after inserting one",
         ))?;
         Ok(SecretBytes(row.bytes("secret")?))
+    }
+
+    async fn replace_server_secret(
+        &self,
+        name: &str,
+        secret: &SecretBytes,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let args = [name.into(), secret.0.as_slice().into(), now.into()];
+        write_connection(self)
+            .await?
+            .execute(REPLACE_SECRET, &args)
+            .await?;
+        Ok(())
+    }
+
+    async fn sealed_secrets(&self) -> Result<i64, StoreError> {
+        let row = connection(self)
+            .await?
+            .fetch_optional(SEALED_SECRETS, &[])
+            .await?;
+        row.map_or(Ok(0), |row| row.count("n"))
+    }
+
+    async fn drop_sealed_secrets(
+        &self,
+        notice: &NewMail,
+        event: &Event,
+    ) -> Result<u64, StoreError> {
+        let mut tx = WriteTx::begin(self).await?;
+        let outcome = async {
+            let rows = tx.fetch_all(SEALED_USERS, &[]).await?;
+            let users = rows
+                .iter()
+                .map(|row| row.uuid("user_id"))
+                .collect::<Result<Vec<_>, _>>()?;
+            drop(rows);
+            for &user_id in &users {
+                tx.execute(DELETE_TOTP, &[user_id.into()]).await?;
+                tx.execute(DELETE_RECOVERY_CODES, &[user_id.into()]).await?;
+                tx.execute(RECOMPUTE_MFA, &[user_id.into(), event.at.into()])
+                    .await?;
+                let notice = NewMail {
+                    id: uuid::Uuid::now_v7(),
+                    ..notice.clone()
+                };
+                queue_mail(&mut *tx, &notice, Some(user_id)).await?;
+                tx.record(&event.clone().user(user_id)).await?;
+            }
+            Ok((users.len() as u64, true))
+        }
+        .await;
+        tx.settle(outcome).await
     }
 }

@@ -29,10 +29,10 @@ pub(super) const USE_STEP: &str = "UPDATE totp_factors SET last_step = $2
      WHERE user_id = $1 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $2)";
 pub(super) const USE_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_at = $3
      WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL";
-const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = $1";
+pub(super) const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = $1";
 const INSERT_RECOVERY_CODE: &str =
     "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)";
-const DELETE_TOTP: &str = "DELETE FROM totp_factors WHERE user_id = $1";
+pub(super) const DELETE_TOTP: &str = "DELETE FROM totp_factors WHERE user_id = $1";
 const DELETE_TICKETS: &str = "DELETE FROM mfa_tickets WHERE user_id = $1";
 /// Sets `users.mfa_enabled` from the factors themselves: a confirmed TOTP, or a passkey.
 pub(super) const RECOMPUTE_MFA: &str = "UPDATE users SET updated_at = $2, mfa_enabled =

@@ -298,6 +298,9 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// Loads a throttle counter (`failures`, `last_failure_at`) by `key` ($1), locked
     /// until the transaction ends.
     const LOAD_FAILURES_FOR_UPDATE: &'static str;
+    /// Reads a user's `id` by `id` ($1), locking the row until the transaction ends:
+    /// what concurrent writers about one user take turns on.
+    const LOCK_USER: &'static str;
     /// Claims due messages (`$1`: now) until `$2`, returning [`CLAIMED_COLUMNS`];
     /// concurrent workers must never claim the same message.
     const CLAIM_MAIL: &'static str;
@@ -354,7 +357,7 @@ pub(crate) trait Engine: Send + Sync + 'static {
 }
 
 /// Tells every instance, once `tx` commits, that sessions ended in it.
-async fn announce_sessions_ended<E: Engine>(tx: &mut E::Conn) -> Result<(), StoreError> {
+async fn announce_sessions_ended<E: Engine + ?Sized>(tx: &mut E::Conn) -> Result<(), StoreError> {
     if let Some(announce) = E::ANNOUNCE_SESSIONS_ENDED {
         tx.execute(announce, &[]).await?;
     }
@@ -388,5 +391,12 @@ impl<E: Engine> super::Store for E {
 
     async fn query_plans(&self, price_out_scans: bool) -> Result<Vec<QueryPlan>, StoreError> {
         plans::hot_query_plans(self, price_out_scans).await
+    }
+
+    async fn scrub(&self) -> Result<(), StoreError> {
+        if let Some(scrub) = E::SCRUB_ERASED {
+            write_connection(self).await?.execute(scrub, &[]).await?;
+        }
+        Ok(())
     }
 }

@@ -159,6 +159,9 @@ pub(crate) async fn rotate_in<E: Engine + ?Sized>(
         Verdict::EndSession(reason) => {
             let args = [session_id.into(), now.into(), reason.as_str().into()];
             tx.execute(END, &args).await?;
+            // Other instances must refuse the session at once too, not after their
+            // session-check window.
+            announce_sessions_ended::<E>(tx).await?;
             verdict.into_rotation(session_id, user, login)
         }
         Verdict::Rotate {
