@@ -79,9 +79,8 @@ impl Link for SignIn {
     const BUTTON: &'static str = "Sign in";
     const DONE: &'static str = "You are signed in.";
 
-    /// The session goes to `/ui/signed-in` in the URL's fragment, which browsers
-    /// never send to a server: an application serving that page at `--public-url`
-    /// reads it there.
+    /// The session goes to `/ui/signed-in` ([`hand_over`]), or, when the account has
+    /// a second factor, the page asks for it (`second_step.rs`).
     async fn redeem(
         state: &AppState,
         form: LinkForm,
@@ -91,21 +90,28 @@ impl Link for SignIn {
             .auth
             .sign_in_with_code(CodeInput::Token(form.token), client)
             .await?;
-        let fragment = serde_urlencoded::to_string([
-            ("access_token", pair.access.token.as_str()),
-            ("token_type", "Bearer"),
-            ("expires_in", &pair.access.expires_in.to_string()),
-            ("refresh_token", pair.refresh_token.expose_secret()),
-            ("refresh_expires_in", &pair.refresh_expires_in.to_string()),
-        ])
-        .map_err(|e| auth::Error::Internal(Box::new(e)))?;
-        let target = format!("{}/ui/signed-in#{fragment}", state.auth.public_url());
-        let mut response = Redirect::to(&target).into_response();
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(response)
+        hand_over(state, &pair)
     }
+}
+
+/// Hands a signed-in session to `/ui/signed-in` in the URL's fragment, which browsers
+/// never send to a server: an application serving that page at `--public-url` reads
+/// it there.
+pub(super) fn hand_over(state: &AppState, pair: &auth::TokenPair) -> Result<Response, auth::Error> {
+    let fragment = serde_urlencoded::to_string([
+        ("access_token", pair.access.token.as_str()),
+        ("token_type", "Bearer"),
+        ("expires_in", &pair.access.expires_in.to_string()),
+        ("refresh_token", pair.refresh_token.expose_secret()),
+        ("refresh_expires_in", &pair.refresh_expires_in.to_string()),
+    ])
+    .map_err(|e| auth::Error::Internal(Box::new(e)))?;
+    let target = format!("{}/ui/signed-in#{fragment}", state.auth.public_url());
+    let mut response = Redirect::to(&target).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 impl Link for ConfirmEmail {

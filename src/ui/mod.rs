@@ -15,7 +15,9 @@ use minijinja::Environment;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+mod guard;
 mod links;
+mod second_step;
 
 use links::{ConfirmEmail, Link, ResetPassword, SignIn, VerifyEmail};
 
@@ -51,6 +53,7 @@ pub fn routes(state: AppState) -> Router {
             "/ui/confirm-email",
             get(show::<ConfirmEmail>).post(redeem::<ConfirmEmail>),
         )
+        .route("/ui/sign-in/mfa", axum::routing::post(second_step::finish))
         .route("/ui/signed-in", get(signed_in))
         .route("/ui/passkeys", get(passkeys_page))
         .route("/ui/passkeys.js", get(passkeys_script))
@@ -63,11 +66,15 @@ struct Page<'a> {
     title: &'a str,
     message: Option<&'a str>,
     error: Option<String>,
-    /// The token to post back, when the page has a form.
+    /// The token to post back, when the page has a link's form.
     token: Option<&'a str>,
     action: &'a str,
     button: &'a str,
     new_password: bool,
+    /// The second step of a sign-in: its form, with the ticket to post back.
+    mfa_token: Option<&'a str>,
+    /// The form token, also in the page's cookie.
+    csrf: &'a str,
 }
 
 fn render(status: StatusCode, page: &Page<'_>) -> Response {
@@ -99,10 +106,12 @@ struct LinkQuery {
 struct LinkForm {
     token: SecretString,
     new_password: Option<SecretString>,
+    #[serde(default)]
+    csrf: String,
 }
 
 /// The link's page: what will happen, and the button. Consumes nothing.
-async fn show<L: Link>(RawQuery(query): RawQuery) -> Response {
+async fn show<L: Link>(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let token = query
         .and_then(|query| serde_urlencoded::from_str::<LinkQuery>(&query).ok())
         .and_then(|query| query.token)
@@ -115,6 +124,9 @@ async fn show<L: Link>(RawQuery(query): RawQuery) -> Response {
         };
         return render(StatusCode::BAD_REQUEST, &page);
     };
+    let Some(csrf) = guard::new_csrf() else {
+        return ApiError::internal().into_response();
+    };
     let page = Page {
         title: L::TITLE,
         message: Some(L::INTRO),
@@ -122,9 +134,36 @@ async fn show<L: Link>(RawQuery(query): RawQuery) -> Response {
         action: L::PATH,
         button: L::BUTTON,
         new_password: L::NEW_PASSWORD,
+        csrf: &csrf,
         ..Page::default()
     };
-    render(StatusCode::OK, &page)
+    with_csrf_cookie(
+        render(StatusCode::OK, &page),
+        &csrf,
+        state.auth.public_url(),
+    )
+}
+
+/// `response` with the cookie that holds its form's token.
+fn with_csrf_cookie(mut response: Response, csrf: &str, public_url: &str) -> Response {
+    if let Some(cookie) = guard::csrf_cookie(csrf, public_url) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// A form that is not our page's own: from another site, or without its page's token.
+fn foreign_form(title: &str) -> Response {
+    let page = Page {
+        title,
+        error: Some(
+            "This form was not sent from this site's page. Open the link from the message \
+             again."
+                .to_owned(),
+        ),
+        ..Page::default()
+    };
+    render(StatusCode::FORBIDDEN, &page)
 }
 
 /// The button: redeems the token, if the form came from this origin.
@@ -135,20 +174,17 @@ async fn redeem<L: Link>(
     Client(client): Client,
     Body(form): Body<LinkForm>,
 ) -> Response {
-    if !same_origin(&headers, state.auth.public_url()) {
-        let page = Page {
-            title: L::TITLE,
-            error: Some(
-                "This form was sent from another site. Open the link from the message again."
-                    .to_owned(),
-            ),
-            ..Page::default()
-        };
-        return render(StatusCode::FORBIDDEN, &page);
+    if !guard::form_is_ours(&headers, state.auth.public_url(), &form.csrf) {
+        return foreign_form(L::TITLE);
     }
     let token = form.token.expose_secret().to_owned();
+    let csrf = form.csrf.clone();
     match L::redeem(&state, form, client).await {
         Ok(response) => response,
+        // The link was right and a second factor is owed: its step, on this page.
+        Err(auth::Error::MfaRequired { mfa_token, methods }) => {
+            second_step::page(&mfa_token, &methods, &csrf, None)
+        }
         Err(err) => {
             let retry = matches!(err, auth::Error::WeakPassword(_));
             let problem = ApiError::from(err);
@@ -160,6 +196,7 @@ async fn redeem<L: Link>(
                 action: L::PATH,
                 button: L::BUTTON,
                 new_password: L::NEW_PASSWORD,
+                csrf: &csrf,
                 ..Page::default()
             };
             render(problem.status(), &page)
@@ -200,81 +237,29 @@ async fn passkeys_script() -> Response {
     (headers, include_str!("passkeys.js")).into_response()
 }
 
-/// Whether a form post came from a page of `public_url`'s origin. Browsers say so in
-/// `Sec-Fetch-Site` and `Origin`; a client that sends neither (not a browser) is let
-/// through: the token it posts is the credential, and no browser can be made to post
-/// one cross-site without these headers.
-fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
-    let site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
-    if site.is_some_and(|site| site != b"same-origin") {
-        return false;
-    }
-    match headers.get(header::ORIGIN) {
-        Some(origin) => origin.as_bytes() == origin_of(public_url).as_bytes(),
-        None => true,
-    }
-}
-
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(path) => &url[..after_scheme + path],
-        None => url,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|&(k, v)| {
-                (
-                    header::HeaderName::from_static(k),
-                    HeaderValue::from_static(v),
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn only_posts_from_the_public_origin_pass() {
-        let url = "https://auth.example.com/base";
-        assert_eq!(origin_of(url), "https://auth.example.com");
-        assert!(same_origin(&headers(&[]), url));
-        assert!(same_origin(
-            &headers(&[
-                ("origin", "https://auth.example.com"),
-                ("sec-fetch-site", "same-origin")
-            ]),
-            url
-        ));
-        assert!(!same_origin(
-            &headers(&[("origin", "https://evil.example")]),
-            url
-        ));
-        assert!(!same_origin(
-            &headers(&[("sec-fetch-site", "cross-site")]),
-            url
-        ));
-        assert!(!same_origin(
-            &headers(&[("sec-fetch-site", "same-site")]),
-            url
-        ));
-        assert!(!same_origin(&headers(&[("origin", "null")]), url));
-    }
-
-    #[test]
-    fn the_page_escapes_what_it_shows() {
+    #[tokio::test]
+    async fn the_page_escapes_what_it_shows() {
         let page = Page {
             title: "t",
-            error: Some("<script>".to_owned()),
+            error: Some("<script>alert(1)</script>".to_owned()),
+            token: Some("\"><script>"),
             ..Page::default()
         };
         let response = render(StatusCode::OK, &page);
         assert_eq!(response.headers()[header::CONTENT_SECURITY_POLICY], CSP);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)"), "{html}");
+        assert!(
+            html.contains("value=\"&quot;&gt;&lt;script&gt;\""),
+            "{html}"
+        );
     }
 }

@@ -94,30 +94,68 @@ async fn opening_a_link_consumes_nothing_until_its_button_is_pressed() {
     assert!(!email_verified(&app, field(&tokens, "access_token")).await);
 
     // A form posted from another site is refused, and uses nothing up.
+    let csrf = page_form_token(&app, &path).await;
     let forged = app
         .client
         .post(app.url("/ui/verify-email"))
         .header("origin", "https://evil.example")
         .header("sec-fetch-site", "cross-site")
-        .form(&[("token", mail.token())])
+        .header("cookie", format!("sesame_csrf={csrf}"))
+        .form(&[("token", mail.token()), ("csrf", csrf.clone())])
         .send()
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    // So is one without the page's token, even from a client that names no origin
+    // at all; and one whose token is not the cookie's.
+    for (cookie, field) in [
+        ("", ""),
+        ("", csrf.as_str()),
+        ("sesame_csrf=other", csrf.as_str()),
+    ] {
+        let bare = app
+            .client
+            .post(app.url("/ui/verify-email"))
+            .header("cookie", cookie)
+            .form(&[("token", mail.token().as_str()), ("csrf", field)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bare.status(), StatusCode::FORBIDDEN, "{cookie:?} {field:?}");
+    }
+    assert!(!email_verified(&app, field(&tokens, "access_token")).await);
 
-    // The button: a same-origin POST of the form.
+    // The button: a same-origin POST of the form, with its page's token.
     let pressed = app
         .client
         .post(app.url("/ui/verify-email"))
         .header("origin", app.address.as_str())
         .header("sec-fetch-site", "same-origin")
-        .form(&[("token", mail.token())])
+        .header("cookie", format!("sesame_csrf={csrf}"))
+        .form(&[("token", mail.token()), ("csrf", csrf)])
         .send()
         .await
         .unwrap();
     assert_eq!(pressed.status(), StatusCode::OK);
     assert!(pressed.text().await.unwrap().contains("is verified"));
     assert!(email_verified(&app, field(&tokens, "access_token")).await);
+}
+
+/// Opens a link's page as a browser would, and gives the form token its form carries,
+/// which the page also set as its `sesame_csrf` cookie.
+pub async fn page_form_token(app: &TestApp, path: &str) -> String {
+    let page = app.get(path).await;
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let at = html.find(marker).expect("the form has its token") + marker.len();
+    let token: String = html[at..].chars().take_while(|c| *c != '"').collect();
+    assert!(
+        cookie.starts_with(&format!("sesame_csrf={token};")),
+        "{cookie}"
+    );
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    token
 }
 
 /// Opens `path` 20 times with GET and 20 with HEAD, as scanners and previewers do.

@@ -19,6 +19,7 @@ mod factor_rules;
 mod faults;
 mod guesses;
 mod limits;
+mod link_second_step;
 mod login;
 mod mail;
 mod mail_files;

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::client::field;
-use super::email::{ADA, NEW_PASSWORD, email_verified};
+use super::email::{ADA, NEW_PASSWORD, email_verified, page_form_token};
 use super::helpers::{PASSWORD, assert_problem};
 use super::mail::spawn_app_with_mail;
 
@@ -151,11 +151,13 @@ async fn a_sign_in_link_hands_the_session_over_in_the_fragment() {
         .await;
     let mail = sink.nth(2).await;
 
+    let csrf = page_form_token(&app, &mail.link_path()).await;
     let pressed = app
         .client
         .post(app.url("/ui/sign-in"))
         .header("origin", app.address.as_str())
-        .form(&[("token", mail.token())])
+        .header("cookie", format!("sesame_csrf={csrf}"))
+        .form(&[("token", mail.token()), ("csrf", csrf)])
         .send()
         .await
         .unwrap();
