@@ -119,7 +119,11 @@ impl Outcome {
 /// service with an API key, or Sesame itself (the command line, expiry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
+    /// A user; `None` until the event names its subject, who is then its actor.
     User(Option<Uuid>),
+    /// Someone who did not sign in (a forgotten-password request): stored as a user
+    /// with no id, and never taken for the event's subject.
+    Anonymous,
     Admin(Uuid),
     Key(Uuid),
     System,
@@ -128,7 +132,7 @@ pub enum Actor {
 impl Actor {
     pub fn kind(self) -> &'static str {
         match self {
-            Self::User(_) => "user",
+            Self::User(_) | Self::Anonymous => "user",
             Self::Admin(_) => "admin",
             Self::Key(_) => "key",
             Self::System => "system",
@@ -139,7 +143,7 @@ impl Actor {
         match self {
             Self::User(id) => id,
             Self::Admin(id) | Self::Key(id) => Some(id),
-            Self::System => None,
+            Self::System | Self::Anonymous => None,
         }
     }
 

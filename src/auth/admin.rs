@@ -3,24 +3,33 @@
 //! on the events it records.
 
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::admin_update::valid_roles;
 use super::{Auth, Error, normalize_email};
 use crate::audit::{Actor, Event, EventType};
 use crate::mail::Kind;
 use crate::password::{ImportedHash, validate_new};
-use crate::store::{
-    AdminNewUser, AdminUser, AuditQuery, EndReason, NewUser, Purpose, UserPatch, UserQuery,
-};
+use crate::store::{AdminNewUser, AdminUser, AuditQuery, EndReason, NewUser, Purpose, UserQuery};
 use crate::tokens::{API_KEY_PREFIX, TokenError, api_key_digest};
 
 /// The role that opens the admin API.
 pub const ADMIN_ROLE: &str = "admin";
 /// The largest `metadata` object, serialized.
 pub const MAX_METADATA_BYTES: usize = 4096;
-const MAX_ROLES: usize = 32;
-const MAX_ROLE_LENGTH: usize = 64;
+
+/// Writes a refused call of the admin API to the audit log stream (ASVS 5.0 V16.3.2),
+/// with the request's id and address from its span; the audit table keeps changes.
+fn denied(reason: &'static str, user: Option<Uuid>) {
+    tracing::warn!(
+        target: "sesame::audit",
+        event = "admin.denied",
+        outcome = "failure",
+        reason,
+        user_id = user.map(|id| id.to_string()),
+        "admin API call refused"
+    );
+}
 
 /// The stored hash of an account that has no password yet (created by an admin with
 /// none): no password verifies against it, since it is no hash at all.
@@ -37,16 +46,6 @@ pub struct NewAccount {
     pub roles: Vec<String>,
 }
 
-/// What an admin changes; `None` leaves a field as it is.
-#[derive(Debug, Default)]
-pub struct Changes {
-    pub email: Option<String>,
-    pub email_verified: Option<bool>,
-    pub disabled: Option<bool>,
-    pub roles: Option<Vec<String>>,
-    pub metadata: Option<Map<String, Value>>,
-}
-
 impl Auth {
     /// The caller of an admin endpoint: an API key (`ssk_…`) that is live now, or an
     /// access token whose session is live and whose user has the role `admin` now.
@@ -59,16 +58,25 @@ impl Auth {
             let digest = api_key_digest(token);
             return match self.store.use_api_key(&digest, now).await? {
                 Some(id) => Ok(Actor::Key(id)),
-                None => Err(Error::InvalidToken(TokenError::Invalid)),
+                None => {
+                    denied("unknown_or_revoked_key", None);
+                    Err(Error::InvalidToken(TokenError::Invalid))
+                }
             };
         }
-        let claims = self.verified_claims(token, now)?;
-        let user = self
+        let claims = self.verified_claims(token, now).inspect_err(|_| {
+            denied("invalid_token", None);
+        })?;
+        let Some(user) = self
             .store
             .active_session_user(claims.sid, claims.sub, now)
             .await?
-            .ok_or(Error::InvalidToken(TokenError::Invalid))?;
+        else {
+            denied("session_ended", Some(claims.sub));
+            return Err(Error::InvalidToken(TokenError::Invalid));
+        };
         if !user.roles.iter().any(|role| role == ADMIN_ROLE) {
+            denied("not_an_admin", Some(user.id));
             return Err(Error::Forbidden);
         }
         Ok(Actor::Admin(user.id))
@@ -167,74 +175,6 @@ impl Auth {
         Ok(created)
     }
 
-    /// Applies `changes`. A new email is unverified unless `email_verified` says
-    /// otherwise, and the codes sent to the old one die; disabling ends every session
-    /// at once, and the user's access tokens are refused from then on.
-    pub async fn update_user(
-        &self,
-        by: Actor,
-        user_id: Uuid,
-        changes: Changes,
-    ) -> Result<AdminUser, Error> {
-        let now = self.clock.now();
-        let mut fields = Vec::new();
-        let email = match changes.email {
-            Some(email) => {
-                fields.push("email");
-                Some(normalize_email(&email)?)
-            }
-            None => None,
-        };
-        let email_verified = match (&email, changes.email_verified) {
-            (Some(_), None) => Some(false),
-            (_, verified) => verified,
-        };
-        let roles = changes.roles.map(valid_roles).transpose()?;
-        if let Some(metadata) = &changes.metadata {
-            let size = Value::Object(metadata.clone()).to_string().len();
-            if size > MAX_METADATA_BYTES {
-                return Err(Error::invalid(
-                    "metadata",
-                    format!("The metadata is {size} bytes; at most {MAX_METADATA_BYTES} are kept."),
-                ));
-            }
-        }
-        for (name, set) in [
-            ("email_verified", changes.email_verified.is_some()),
-            ("disabled", changes.disabled.is_some()),
-            ("roles", roles.is_some()),
-            ("metadata", changes.metadata.is_some()),
-        ] {
-            if set {
-                fields.push(name);
-            }
-        }
-        let event = |kind| Event::new(kind, now).by(by).user(user_id);
-        let mut events = vec![event(EventType::UserUpdated).detail("fields", fields)];
-        if email.is_some() {
-            events.push(event(EventType::EmailChanged));
-        }
-        if changes.disabled == Some(true) {
-            events.push(event(EventType::UserDisabled));
-        }
-        let patch = UserPatch {
-            email,
-            email_verified,
-            disabled: changes.disabled,
-            roles,
-            metadata: changes.metadata,
-        };
-        if !self
-            .store
-            .update_user(user_id, &patch, now, &events)
-            .await?
-        {
-            return Err(Error::UserNotFound);
-        }
-        self.cache.forget_sessions();
-        self.admin_user(user_id).await
-    }
-
     pub async fn admin_delete_user(&self, by: Actor, user_id: Uuid) -> Result<(), Error> {
         let event = Event::new(EventType::UserDeleted, self.clock.now())
             .by(by)
@@ -284,65 +224,5 @@ impl Auth {
 
     pub async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<Event>, Error> {
         Ok(self.store.audit_events(query).await?)
-    }
-
-    /// The user behind `email` with `role` added or taken away (the command line).
-    pub async fn set_role(&self, email: &str, role: &str, granted: bool) -> Result<(), Error> {
-        let user = self.admin_user_by_email(email).await?.user;
-        let mut roles = user.roles;
-        roles.retain(|held| held != role);
-        if granted {
-            roles.push(role.to_owned());
-        }
-        let changes = Changes {
-            roles: Some(roles),
-            ..Changes::default()
-        };
-        self.update_user(Actor::System, user.id, changes).await?;
-        Ok(())
-    }
-}
-
-/// Role names: 1 to 64 of `a-z 0-9 _ - . :`, at most 32, each once.
-fn valid_roles(roles: Vec<String>) -> Result<Vec<String>, Error> {
-    if roles.len() > MAX_ROLES {
-        return Err(Error::invalid(
-            "roles",
-            format!("A user has at most {MAX_ROLES} roles."),
-        ));
-    }
-    let mut valid: Vec<String> = Vec::with_capacity(roles.len());
-    for role in roles {
-        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.:".contains(c);
-        if role.is_empty() || role.len() > MAX_ROLE_LENGTH || !role.chars().all(allowed) {
-            return Err(Error::invalid(
-                "roles",
-                format!(
-                    "A role is 1 to {MAX_ROLE_LENGTH} characters of a-z, 0-9, `_`, `-`, `.` and `:`."
-                ),
-            ));
-        }
-        if !valid.contains(&role) {
-            valid.push(role);
-        }
-    }
-    Ok(valid)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roles_are_plain_names_kept_once() {
-        let roles = |names: &[&str]| valid_roles(names.iter().map(|n| (*n).to_owned()).collect());
-        assert_eq!(
-            roles(&["admin", "admin", "billing:read"]).unwrap(),
-            ["admin", "billing:read"]
-        );
-        for bad in ["", "Admin", "a b", "x\"y", &"r".repeat(65)] {
-            assert!(roles(&[bad]).is_err(), "{bad:?} was accepted");
-        }
-        assert!(roles(&["r"; 33]).is_err());
     }
 }

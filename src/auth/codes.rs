@@ -10,9 +10,10 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::throttle::{ThrottleKeys, throttle_keys};
+use super::notices::Change;
+use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
-use crate::audit::{self, Event, EventType};
+use crate::audit::{Event, EventType};
 use crate::mail::{Kind, Templates};
 use crate::mfa::Amr;
 use crate::password::validate_new;
@@ -103,8 +104,9 @@ impl Auth {
         .await;
         // The old password's failures are moot once a new one is set.
         self.settle_code_attempt(attempt, &reset, true).await?;
-        reset?;
+        let redeemed = reset?;
         self.cache.forget_sessions();
+        self.offer_factor_removal(&redeemed.user).await;
         Ok(())
     }
 
@@ -160,7 +162,9 @@ impl Auth {
     }
 
     /// Starts moving the token's user to `new_email`, once the password is confirmed:
-    /// a code goes to the new address. Nothing changes until it is redeemed.
+    /// a code goes to the new address, and the current one is told. Nothing changes
+    /// until the code is redeemed. A taken address answers alike (the code goes out,
+    /// and its confirmation is refused): the answer tells nobody who has an account.
     pub async fn change_email(
         &self,
         who: &Authenticated,
@@ -169,22 +173,16 @@ impl Auth {
         client: ClientInfo,
     ) -> Result<(), Error> {
         let (display, normalized) = normalize_email(new_email)?;
-        self.confirm_password(who, password, client.ip).await?;
-        if self
-            .store
-            .credentials_by_email(&normalized)
-            .await?
-            .is_some()
-        {
-            return Err(Error::EmailTaken);
-        }
-        let user = self
-            .store
-            .user(who.user().id)
-            .await?
-            .ok_or(Error::SessionNotFound)?;
+        let user = self.confirm_password(who, password, client.ip).await?;
         let target = Some((display, normalized));
-        self.send_code(&user, Purpose::ChangeEmail, target).await
+        self.send_code(user, Purpose::ChangeEmail, target).await?;
+        let event = Event::new(EventType::EmailChanged, self.clock.now())
+            .user(user.id)
+            .session(who.session_id())
+            .detail("stage", "requested");
+        self.store.record_event(&event).await?;
+        self.tell(&user.email, Change::EmailChangeRequested).await;
+        Ok(())
     }
 
     /// Moves the code's user to the address the code was sent to; a notice goes to
@@ -203,87 +201,13 @@ impl Auth {
         redeemed.map(|redeemed| redeemed.user)
     }
 
-    /// Claims a login attempt on the throttle of the address a code is typed with,
-    /// as a password would: guesses at codes and at passwords share one count. A
-    /// link's token (256 bits) is no guess and claims nothing.
-    async fn claim_code_attempt(
-        &self,
-        input: &CodeInput,
-        ip: Option<IpAddr>,
-    ) -> Result<Option<ThrottleKeys>, Error> {
-        let CodeInput::Code { email, .. } = input else {
-            return Ok(None);
-        };
-        let (_, keys) = throttle_keys(email, ip);
-        self.claim_attempt(&keys).await?;
-        Ok(Some(keys))
-    }
-
-    /// Ends a claimed attempt: a wrong code stays counted; anything else is taken
-    /// back, or, with `clear`, clears the count (a password reset).
-    async fn settle_code_attempt<T>(
-        &self,
-        attempt: Option<ThrottleKeys>,
-        outcome: &Result<T, Error>,
-        clear: bool,
-    ) -> Result<(), Error> {
-        let Some(keys) = attempt else {
-            return Ok(());
-        };
-        match outcome {
-            Err(Error::InvalidCode) => Ok(()),
-            Ok(_) if clear => self.clear_failures(&keys).await,
-            _ => {
-                let (email, source) = (&keys.email, keys.source.as_deref());
-                let now = self.clock.now();
-                Ok(self.store.release_login_attempt(email, source, now).await?)
-            }
-        }
-    }
-
     pub(super) fn requires_verified_email(&self) -> bool {
         self.email.require_verified
     }
 
-    /// Runs the lookup and the send of a code for `email` after answering: the same
-    /// answer, at once, for every address. The work waits a moment first, so that the
-    /// processor time an existing account costs is not spent while the answer is still
-    /// being written, where a client timing it could see it.
-    fn in_background(self: &Arc<Self>, email: &str, purpose: Purpose) -> Result<(), Error> {
-        const AFTER_THE_ANSWER: std::time::Duration = std::time::Duration::from_millis(20);
-        let (_, normalized) = normalize_email(email)?;
-        let Ok(permit) = Arc::clone(&self.email.sends).try_acquire_owned() else {
-            // The answer is the same either way; the work is dropped, as a send over
-            // the per-recipient limit is.
-            tracing::warn!(
-                purpose = purpose.as_str(),
-                "too many code sends at once: one dropped"
-            );
-            return Ok(());
-        };
-        let auth = Arc::clone(self);
-        // The request's origin goes along, for the `password.reset_requested` event.
-        let origin = audit::current_origin();
-        tokio::spawn(audit::within(origin, async move {
-            tokio::time::sleep(AFTER_THE_ANSWER).await;
-            let sent = match auth.store.credentials_by_email(&normalized).await {
-                Ok(Some(found)) if !found.user.disabled => {
-                    auth.send_code(&found.user, purpose, None).await
-                }
-                Ok(_) => Ok(()),
-                Err(e) => Err(e.into()),
-            };
-            if let Err(e) = sent {
-                tracing::error!(error = %e, purpose = purpose.as_str(), "cannot send a code");
-            }
-            drop(permit);
-        }));
-        Ok(())
-    }
-
     /// Redeems `input` for `purpose` with `effect`: the user after it, and what a
     /// sign-in opened. Every way a code can be wrong is one [`Error::InvalidCode`].
-    async fn redeem(
+    pub(super) async fn redeem(
         &self,
         purpose: Purpose,
         input: CodeInput,
@@ -302,6 +226,9 @@ impl Auth {
                 Event::new(EventType::LoginSucceeded, now).detail("method", "email_code")
             }
             Purpose::ChangeEmail => Event::new(EventType::EmailChanged, now),
+            Purpose::RemoveFactors => {
+                Event::new(EventType::MfaRemoved, now).detail("by", "email_link")
+            }
         };
         let redemption = Redemption {
             purpose,

@@ -19,6 +19,8 @@ struct MessageContext {
     link: Option<String>,
     code: Option<String>,
     lifetime: Option<String>,
+    /// The second factors an account has, in words.
+    factors: Option<String>,
 }
 
 /// The page under `/ui/` a message's link opens.
@@ -28,6 +30,7 @@ fn page(purpose: Purpose) -> &'static str {
         Purpose::ResetPassword => "reset-password",
         Purpose::SignIn => "sign-in",
         Purpose::ChangeEmail => "confirm-email",
+        Purpose::RemoveFactors => "remove-factors",
     }
 }
 
@@ -37,6 +40,7 @@ fn kind(purpose: Purpose) -> Kind {
         Purpose::ResetPassword => Kind::ResetPassword,
         Purpose::SignIn => Kind::SignIn,
         Purpose::ChangeEmail => Kind::ChangeEmail,
+        Purpose::RemoveFactors => Kind::RemoveFactors,
     }
 }
 
@@ -120,7 +124,18 @@ impl Auth {
         &self,
         user_id: Uuid,
         purpose: Purpose,
+        target: (String, String),
+    ) -> Result<(NewCode, NewMail), Error> {
+        self.code_message_with(user_id, purpose, target, None)
+    }
+
+    /// [`Self::code_message`], naming the account's second factors in the message.
+    pub(super) fn code_message_with(
+        &self,
+        user_id: Uuid,
+        purpose: Purpose,
         (address, normalized): (String, String),
+        factors: Option<String>,
     ) -> Result<(NewCode, NewMail), Error> {
         let issued = self
             .email
@@ -128,7 +143,10 @@ impl Auth {
             .issue(purpose.as_str(), &normalized)
             .map_err(Error::internal)?;
         let now = self.clock.now();
-        let context = self.code_context(purpose, &issued);
+        let context = MessageContext {
+            factors,
+            ..self.code_context(purpose, &issued)
+        };
         let mail = self.mail(kind(purpose), &address, &normalized, &context)?;
         let new_email = (purpose == Purpose::ChangeEmail).then(|| address.clone());
         let code = NewCode {
@@ -155,6 +173,7 @@ impl Auth {
             )),
             code: Some(issued.code.expose_secret().to_owned()),
             lifetime: Some(spell(purpose.lifetime())),
+            factors: None,
         }
     }
 
@@ -215,9 +234,13 @@ mod tests {
             Purpose::ResetPassword,
             Purpose::SignIn,
             Purpose::ChangeEmail,
+            Purpose::RemoveFactors,
         ]
         .map(|purpose| spell(purpose.lifetime()))
         .into();
-        assert_eq!(spelled, ["24 hours", "30 minutes", "10 minutes", "1 hour"]);
+        assert_eq!(
+            spelled,
+            ["24 hours", "30 minutes", "10 minutes", "1 hour", "24 hours"]
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
+use super::notices::Change;
 use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, ClientInfo, Error};
 use crate::audit::{Event, EventType};
@@ -89,6 +90,7 @@ impl Auth {
             return Err(Error::InvalidCode);
         }
         self.cache.forget_sessions();
+        self.tell(&user.email, Change::TotpEnrolled).await;
         Ok(codes)
     }
 
@@ -115,6 +117,7 @@ impl Auth {
         }
         // Cached session checks hold the user, `mfa_enabled` with it.
         self.cache.forget_sessions();
+        self.tell(&user.email, Change::TotpRemoved).await;
         Ok(())
     }
 

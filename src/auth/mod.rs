@@ -2,16 +2,20 @@
 //! handlers call these with plain values and map [`Error`] to responses.
 
 mod admin;
+mod admin_update;
 mod api_keys;
 mod bearer;
 mod cache;
+mod code_work;
 mod codes;
 mod email;
 mod error;
+mod factor_removal;
 mod login;
 mod messages;
 mod mfa;
 mod mfa_login;
+mod notices;
 mod opening;
 mod passkey_login;
 mod passkeys;
@@ -31,7 +35,8 @@ use crate::password::Hasher;
 use crate::store::{LoginThrottle, Store};
 use crate::tokens::{AccessTokens, IssuedAccessToken, RefreshKey};
 
-pub use admin::{ADMIN_ROLE, Changes, MAX_METADATA_BYTES, NO_PASSWORD, NewAccount};
+pub use admin::{ADMIN_ROLE, MAX_METADATA_BYTES, NO_PASSWORD, NewAccount};
+pub use admin_update::Changes;
 pub use bearer::Authenticated;
 pub use codes::{CodeInput, EmailSetup};
 pub use email::{EmailError, normalize_email};

@@ -7,6 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::mfa::may_add_factor;
+use super::notices::Change;
 use super::{Auth, Authenticated, ClientInfo, Error};
 use crate::audit::{Event, EventType};
 use crate::mfa::{Ceremony, PasskeyError, Passkeys};
@@ -85,11 +86,8 @@ impl Auth {
         };
         let now = self.clock.now();
         // Fresh from the store: the session's copy of the user may be a moment old.
-        let had_factor = self
-            .store
-            .user(user.id)
-            .await?
-            .is_some_and(|u| u.mfa_enabled);
+        let fresh = self.store.user(user.id).await?;
+        let had_factor = fresh.as_ref().is_some_and(|u| u.mfa_enabled);
         let challenge = self
             .store
             .take_challenge(challenge_id, ChallengeKind::Register, now)
@@ -131,6 +129,8 @@ impl Auth {
                 .await?;
         }
         self.cache.forget_sessions();
+        let address = fresh.map_or_else(|| user.email.clone(), |u| u.email);
+        self.tell(&address, Change::PasskeyAdded).await;
         Ok(StoredPasskey {
             id: passkey.id,
             user_id: user.id,
@@ -163,6 +163,7 @@ impl Auth {
             return Err(Error::PasskeyNotFound);
         }
         self.cache.forget_sessions();
+        self.tell(&user.email, Change::PasskeyRemoved).await;
         Ok(())
     }
 }

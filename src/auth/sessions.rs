@@ -10,6 +10,7 @@ use uuid::Uuid;
 use time::OffsetDateTime;
 
 use super::login::usable;
+use super::notices::Change;
 use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, Error, RefreshRejection, TokenPair};
 use crate::audit::{Event, EventType};
@@ -162,6 +163,7 @@ impl Auth {
             .change_password(user.id, &hash, who.session_id(), now, &event)
             .await?;
         self.cache.forget_sessions();
+        self.tell(&user.email, Change::PasswordChanged).await;
         Ok(())
     }
 

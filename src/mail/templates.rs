@@ -19,10 +19,14 @@ pub enum Kind {
     AccountExists,
     RecoveryCodeUsed,
     FactorsRemoved,
+    /// A notice of a change to the account's security (a factor, the password, the
+    /// address, a disable): `change` says which.
+    AccountChanged,
+    RemoveFactors,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Self::VerifyEmail,
         Self::ResetPassword,
         Self::SignIn,
@@ -32,6 +36,8 @@ impl Kind {
         Self::AccountExists,
         Self::RecoveryCodeUsed,
         Self::FactorsRemoved,
+        Self::AccountChanged,
+        Self::RemoveFactors,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +51,8 @@ impl Kind {
             Self::AccountExists => "account_exists",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::FactorsRemoved => "factors_removed",
+            Self::AccountChanged => "account_changed",
+            Self::RemoveFactors => "remove_factors",
         }
     }
 
@@ -69,6 +77,8 @@ impl Kind {
             Self::AccountExists => files!("account_exists"),
             Self::RecoveryCodeUsed => files!("recovery_code_used"),
             Self::FactorsRemoved => files!("factors_removed"),
+            Self::AccountChanged => files!("account_changed"),
+            Self::RemoveFactors => files!("remove_factors"),
         }
     }
 }

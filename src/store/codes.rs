@@ -17,6 +17,9 @@ pub enum Purpose {
     ResetPassword,
     SignIn,
     ChangeEmail,
+    /// Sent after a reset by email to an account that still has second factors: its
+    /// link removes them all (a squatter's, say).
+    RemoveFactors,
 }
 
 impl Purpose {
@@ -26,6 +29,7 @@ impl Purpose {
             Self::ResetPassword => "reset_password",
             Self::SignIn => "sign_in",
             Self::ChangeEmail => "change_email",
+            Self::RemoveFactors => "remove_factors",
         }
     }
 
@@ -36,6 +40,7 @@ impl Purpose {
             Self::ResetPassword => Duration::minutes(30),
             Self::SignIn => Duration::minutes(10),
             Self::ChangeEmail => Duration::hours(1),
+            Self::RemoveFactors => Duration::hours(24),
         }
     }
 }
@@ -133,6 +138,8 @@ pub enum Effect {
     /// Moves the account to the code's new address (verified), kills the user's other
     /// codes, and queues `notice` to the old address.
     ChangeEmail { notice: NewMail },
+    /// Removes every second factor: TOTP, recovery codes, passkeys.
+    RemoveFactors,
 }
 
 /// A code to redeem.

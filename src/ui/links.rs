@@ -1,4 +1,4 @@
-//! The four kinds of link: what each page says, and what pressing its button does.
+//! The five kinds of link: what each page says, and what pressing its button does.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -28,6 +28,27 @@ pub(super) struct VerifyEmail;
 pub(super) struct ResetPassword;
 pub(super) struct SignIn;
 pub(super) struct ConfirmEmail;
+pub(super) struct RemoveFactors;
+
+impl Link for RemoveFactors {
+    const PATH: &'static str = "/ui/remove-factors";
+    const TITLE: &'static str = "Remove your second factors";
+    const INTRO: &'static str = "Press the button to remove every second factor of your account: its authenticator app, recovery codes and passkeys. Do it if you did not set them up yourself; then sign in with your password and set up one of your own.";
+    const BUTTON: &'static str = "Remove them";
+    const DONE: &'static str = "Your account has no second factor now. Sign in with your password, and set up one of your own.";
+
+    async fn redeem(
+        state: &AppState,
+        form: LinkForm,
+        _: auth::ClientInfo,
+    ) -> Result<Response, auth::Error> {
+        state
+            .auth
+            .remove_factors_by_link(CodeInput::Token(form.token))
+            .await?;
+        Ok(done::<Self>())
+    }
+}
 
 impl Link for VerifyEmail {
     const PATH: &'static str = "/ui/verify-email";

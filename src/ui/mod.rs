@@ -19,7 +19,7 @@ mod guard;
 mod links;
 mod second_step;
 
-use links::{ConfirmEmail, Link, ResetPassword, SignIn, VerifyEmail};
+use links::{ConfirmEmail, Link, RemoveFactors, ResetPassword, SignIn, VerifyEmail};
 
 use crate::auth;
 use crate::http::AppState;
@@ -52,6 +52,10 @@ pub fn routes(state: AppState) -> Router {
         .route(
             "/ui/confirm-email",
             get(show::<ConfirmEmail>).post(redeem::<ConfirmEmail>),
+        )
+        .route(
+            "/ui/remove-factors",
+            get(show::<RemoveFactors>).post(redeem::<RemoveFactors>),
         )
         .route("/ui/sign-in/mfa", axum::routing::post(second_step::finish))
         .route("/ui/signed-in", get(signed_in))

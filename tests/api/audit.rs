@@ -8,7 +8,7 @@ use super::admin::{admin, admin_json, admin_token, api_key};
 use super::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 /// Every event the query `filter` finds, following the cursors, newest first.
-async fn events(app: &TestApp, token: &str, filter: &str) -> Vec<Value> {
+pub(super) async fn events(app: &TestApp, token: &str, filter: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut cursor = String::new();
     loop {

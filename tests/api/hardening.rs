@@ -81,17 +81,40 @@ async fn a_login_that_verified_a_password_changed_meanwhile_opens_no_session() {
     let changed = slow_hash("a brand new passphrase");
 
     let started = std::time::Instant::now();
-    let (response, ()) = tokio::join!(app.login(email, PASSWORD), async {
-        // While the login checks the old hash, a password change commits.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let login = async {
+        let response = app.login(email, PASSWORD).await;
+        (response, std::time::Instant::now())
+    };
+    let change = async {
+        // The login claims its throttle attempt (a row) right before it reads the
+        // hash: once the row is there, the read is done or a moment away, and the
+        // check of the old hash (a second or so) is under way. Then the change commits.
+        loop {
+            let claimed: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            if claimed > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE email_normalized = $2")
             .bind(&changed)
             .bind(email)
             .execute(&db)
             .await
             .unwrap();
-    });
+        std::time::Instant::now()
+    };
+    let ((response, answered), changed_at) = tokio::join!(login, change);
     let took = started.elapsed();
+    // The change landed while the login was still checking, or this proves nothing.
+    assert!(
+        changed_at < answered,
+        "the change came after the login ({took:?})"
+    );
     assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
         .fetch_one(&db)

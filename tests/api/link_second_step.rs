@@ -43,7 +43,8 @@ async fn a_sign_in_link_goes_on_to_the_second_step() {
     let (secret, _, _) = enrolled(&app, ADA).await;
     app.post_json("/login/code/send", &json!({"email": ADA}))
         .await;
-    let mail = sink.nth(2).await;
+    let mail = sink.nth(3).await; // 1: the verification, 2: the app's notice
+    assert_eq!(mail.subject, "Your sign-in code");
     let token = mail.token();
 
     let csrf = page_form_token(&app, &mail.link_path()).await;

@@ -9,6 +9,7 @@ mod helpers;
 
 mod admin;
 mod audit;
+mod audit_gaps;
 mod bodies;
 mod cluster;
 mod discovery;
@@ -25,6 +26,7 @@ mod mail;
 mod mail_files;
 mod me;
 mod mfa;
+mod notices;
 mod outbox;
 mod passkeys;
 mod plans;

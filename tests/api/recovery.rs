@@ -188,13 +188,35 @@ async fn an_email_change_takes_effect_when_the_new_address_confirms() {
     };
     let wrong = change("ada@example.org", "not the password").await;
     assert_problem(wrong, StatusCode::FORBIDDEN, "wrong_password").await;
+    // A taken address answers as a free one does: a code goes to it, a notice to the
+    // current address, and the confirmation is refused.
     let taken = change("Bob@example.com", PASSWORD).await;
-    assert_problem(taken, StatusCode::CONFLICT, "email_taken").await;
+    assert_eq!(taken.status(), StatusCode::ACCEPTED);
+    let taken: Value = taken.json().await.unwrap();
+    let find = |mails: &[super::mail::Mail], to: &str, subject: &str| {
+        mails[2..]
+            .iter()
+            .find(|m| m.to == [to] && m.subject == subject)
+            .unwrap_or_else(|| panic!("no {subject:?} to {to}: {mails:#?}"))
+            .clone()
+    };
+    let mails = sink.wait_for(4).await;
+    let to_bob = find(&mails, "Bob@example.com", "Confirm your new email address");
+    let notice = find(&mails, ADA, "A change to your account");
+    assert!(notice.text.unwrap().contains("asked to move"));
+    let refused = app
+        .post_json(
+            "/me/email/confirm",
+            &json!({"email": "bob@example.com", "code": to_bob.code()}),
+        )
+        .await;
+    assert_problem(refused, StatusCode::CONFLICT, "email_taken").await;
+
     let accepted = change("ada@example.org", PASSWORD).await;
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
-
-    let mail = sink.nth(3).await;
-    assert_eq!(mail.to, ["ada@example.org"]);
+    assert_eq!(accepted.json::<Value>().await.unwrap(), taken);
+    let mails = sink.wait_for(6).await;
+    let mail = find(&mails, "ada@example.org", "Confirm your new email address");
     // Nothing changed yet.
     assert_eq!(app.login(ADA, PASSWORD).await.status(), StatusCode::OK);
 
@@ -209,7 +231,7 @@ async fn an_email_change_takes_effect_when_the_new_address_confirms() {
     assert_eq!(user["email"], "ada@example.org");
     assert_eq!(user["email_verified"], true);
 
-    let notice = sink.nth(4).await;
+    let notice = sink.nth(7).await;
     assert_eq!(notice.to, [ADA]);
     assert_eq!(notice.subject, "Your email address was changed");
     let old = app.login(ADA, PASSWORD).await;

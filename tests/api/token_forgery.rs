@@ -148,7 +148,7 @@ async fn a_tampered_payload_breaks_the_signature() {
 #[tokio::test]
 async fn alg_none_and_algorithm_confusion_are_refused() {
     let app = spawn_app().await;
-    let (forger, _) = Forger::new(&app).await;
+    let (forger, issued) = Forger::new(&app).await;
     let payload = URL_SAFE_NO_PAD.encode(forger.claims.to_string());
 
     for alg in ["none", "None", "NONE"] {
@@ -164,14 +164,51 @@ async fn alg_none_and_algorithm_confusion_are_refused() {
         .json()
         .await
         .unwrap();
-    let public = jwks["keys"][0].to_string();
+    // The key as a verifier holds it, in every spelling the attack uses: the raw
+    // point, the SPKI DER, the PEM (with and without its last newline), the JWK.
+    let jwk = &jwks["keys"][0];
+    let coordinate = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap();
+    let mut point = vec![0x04];
+    point.extend(coordinate("x"));
+    point.extend(coordinate("y"));
+    const P256_SPKI_PREFIX: &str = "3059301306072a8648ce3d020106082a8648ce3d030107034200";
+    let mut der: Vec<u8> = (0..P256_SPKI_PREFIX.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&P256_SPKI_PREFIX[i..i + 2], 16).unwrap())
+        .collect();
+    der.extend(&point);
+    let body = base64::engine::general_purpose::STANDARD.encode(&der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        lines.join("\n")
+    );
+    let secrets: Vec<Vec<u8>> = vec![
+        point.clone(),
+        der.clone(),
+        pem.clone().into_bytes(),
+        pem.trim_end().as_bytes().to_vec(),
+        jwk.to_string().into_bytes(),
+        forger.kid.clone().into_bytes(),
+    ];
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some("at+jwt".to_owned());
     header.kid = Some(forger.kid.clone());
-    for secret in [public.as_bytes(), forger.kid.as_bytes()] {
+    for secret in &secrets {
         let token = encode(&header, &forger.claims, &EncodingKey::from_secret(secret)).unwrap();
         assert_refused(&app, &token, "HS256 with public material").await;
     }
+    // Positive control: that PEM (so its DER, so the point) is the real key: it
+    // verifies the server's own token as ES256.
+    let key = jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp"]);
+    assert!(jsonwebtoken::decode::<Value>(&issued, &key, &validation).is_ok());
 }
 
 #[tokio::test]

@@ -36,16 +36,28 @@ async fn a_higher_target_buys_more_memory_and_lands_near_the_target() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let (floor, minimum) = calibrate("1");
     let floor_ms = measured_ms(&floor);
-    let target = (floor_ms * 2.0).round();
-    let (text, settings) = calibrate(&target.to_string());
-    assert!(settings.hash.memory_kib > minimum.hash.memory_kib, "{text}");
-    assert!(settings.hash.iterations >= 2, "{text}");
-    let took = measured_ms(&text);
-    // The target comes from one process's measurement and the result from another's,
-    // moments apart on a shared machine: CI once saw 1.59x. Within a factor of two
-    // still tells a calibration that aims from one that ignores its target.
+    // Two targets, three times apart: the work bought (memory times passes; memory
+    // stops at 64 MiB, then passes grow) must follow the target. A calibration that
+    // ignored it would land both at one size, which a band around a single target
+    // cannot tell from aiming.
+    let mut chosen = Vec::new();
+    for factor in [2.0, 6.0] {
+        let target = (floor_ms * factor).round();
+        let (text, settings) = calibrate(&target.to_string());
+        assert!(settings.hash.memory_kib > minimum.hash.memory_kib, "{text}");
+        assert!(settings.hash.iterations >= 2, "{text}");
+        let took = measured_ms(&text);
+        // The target comes from one process's measurement and the result from
+        // another's, moments apart on a shared machine: CI once saw 1.59x.
+        assert!(
+            (0.5 * target..=2.0 * target).contains(&took),
+            "target {target} ms, measured {took} ms:\n{text}"
+        );
+        chosen.push(f64::from(settings.hash.memory_kib) * f64::from(settings.hash.iterations));
+    }
+    let ratio = chosen[1] / chosen[0];
     assert!(
-        (0.5 * target..=2.0 * target).contains(&took),
-        "target {target} ms, measured {took} ms:\n{text}"
+        ratio >= 2.0,
+        "three times the target bought {ratio:.2} times the work: {chosen:?}"
     );
 }

@@ -285,17 +285,17 @@ pub struct EmailChange {
     pub password: SecretString,
 }
 
-/// Move the account to a new address: a code goes to it, and nothing changes until
-/// it is confirmed.
+/// Move the account to a new address: a code goes to it and a notice to the current
+/// one; nothing changes until it is confirmed. A taken address answers alike (its
+/// confirmation is refused).
 #[utoipa::path(
     post, path = "/me/email", tag = "email",
     security(("bearer" = []), ("oauth2" = [])),
     request_body(content((EmailChange = "application/json"), (EmailChange = "application/x-www-form-urlencoded"))),
     responses(
-        (status = 202, description = "A confirmation is on its way to the new address", body = Accepted),
+        (status = 202, description = "A confirmation is on its way to the new address (alike for a taken one)", body = Accepted),
         (status = 400, description = "credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_email", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),

@@ -7,7 +7,8 @@ use secrecy::ExposeSecret;
 use time::{Duration, OffsetDateTime};
 
 use super::WriteTx;
-use super::mfa::{FORGET_TICKETS, insert_ticket};
+use super::code_guesses::{CLEAR_GUESSES, FORGET_GUESSES, count_wrong};
+use super::mfa::{FORGET_TICKETS, delete_factors, insert_ticket};
 use super::outbox::queue_mail;
 use super::passkeys::FORGET_CHALLENGES;
 use super::sessions::open_session;
@@ -41,21 +42,6 @@ pub(super) const CONSUME_CODE: &str = "DELETE FROM one_time_codes
            WHERE g.user_id = one_time_codes.user_id AND g.purpose = one_time_codes.purpose
              AND g.failures >= $6 AND g.window_start > $7)
      RETURNING user_id, address, new_email";
-pub(super) const COUNT_WRONG: &str =
-    "UPDATE one_time_codes SET attempts = attempts + 1 WHERE purpose = $1 AND address = $2";
-// The day's count of the user and purpose whose code was guessed at: it survives new
-// codes. (`WHERE` ends the SELECT, so SQLite reads `ON CONFLICT` as the upsert.)
-pub(super) const COUNT_GUESS: &str = "INSERT INTO code_guesses
-     (user_id, purpose, failures, window_start)
-     SELECT user_id, purpose, 1, $3 FROM one_time_codes WHERE purpose = $1 AND address = $2
-     ON CONFLICT (user_id, purpose) DO UPDATE SET
-       failures = CASE WHEN code_guesses.window_start > $4
-                       THEN code_guesses.failures + 1 ELSE 1 END,
-       window_start = CASE WHEN code_guesses.window_start > $4
-                           THEN code_guesses.window_start ELSE excluded.window_start END";
-pub(super) const CLEAR_GUESSES: &str =
-    "DELETE FROM code_guesses WHERE user_id = $1 AND purpose = $2";
-pub(super) const FORGET_GUESSES: &str = "DELETE FROM code_guesses WHERE window_start <= $1";
 const VERIFY: &str = "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1";
 const RESET: &str = "UPDATE users SET password_hash = $2, email_verified = TRUE, updated_at = $3
      WHERE id = $1";
@@ -204,21 +190,8 @@ async fn redeem_in<E: Engine>(
         }
     };
     let Some(consumed) = consumed else {
-        // A wrong code counts against the code sent to that address.
-        if let Presented::Code { address, .. } = presented {
-            let args = [purpose.into(), address.as_str().into()];
-            if tx.execute(COUNT_WRONG, &args).await? > 0 {
-                let args = [
-                    purpose.into(),
-                    address.as_str().into(),
-                    now.into(),
-                    (now - GUESS_WINDOW).into(),
-                ];
-                tx.execute(COUNT_GUESS, &args).await?;
-            }
-            return Ok((None, true));
-        }
-        return Ok((None, false));
+        let failed = event.clone().failed().detail("reason", "invalid_code");
+        return count_wrong(tx, redemption.purpose, presented, now, failed).await;
     };
     let user_id = consumed.uuid("user_id")?;
     tx.execute(CLEAR_GUESSES, &[user_id.into(), purpose.into()])
@@ -280,6 +253,9 @@ async fn redeem_in<E: Engine>(
             tx.execute(MOVE_EMAIL, &args).await?;
             // Codes sent to the old address must not act on the new one.
             tx.execute(DELETE_CODES, &[user_id.into()]).await?;
+        }
+        Effect::RemoveFactors => {
+            delete_factors(&mut **tx, user_id, now).await?;
         }
     }
     // Every effect changes the user live sessions show (a verified address, a new

@@ -94,7 +94,7 @@ async fn set_recovery_codes<C: Conn + ?Sized>(
 
 /// Deletes every factor of the user (passkeys too) and clears the flag: how many
 /// factors there were.
-async fn delete_factors<C: Conn + ?Sized>(
+pub(super) async fn delete_factors<C: Conn + ?Sized>(
     tx: &mut C,
     user_id: Uuid,
     now: OffsetDateTime,

@@ -16,6 +16,7 @@
 mod admin;
 mod api_keys;
 mod audit;
+mod code_guesses;
 mod codes;
 mod keys;
 mod mfa;

@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use super::outbox::{CLAIMED_COLUMNS, DUE_MAIL};
 use super::{Arg, Conn, Engine, Row, connection};
-use super::{LOAD_REFRESH, admin, api_keys, audit, codes, mfa, outbox, sessions, throttle, users};
+use super::{
+    LOAD_REFRESH, admin, api_keys, audit, code_guesses, codes, mfa, outbox, sessions, throttle,
+    users,
+};
 use crate::store::StoreError;
 use crate::store::sqlite::SEARCH_EMAIL;
 
@@ -79,10 +82,10 @@ const HOT: &[HotQuery] = hot! {
     "codes: kill the user's older code": codes::KILL_OLDER => || vec![id(), "p".into()];
     "codes: redeem a link token": codes::CONSUME_TOKEN => || vec![digest(), "p".into(), at()];
     "codes: redeem a code": codes::CONSUME_CODE => || vec!["p".into(), "ada@example.com".into(), digest(), at(), 5.into(), 20.into(), at()];
-    "codes: count a wrong guess for the day": codes::COUNT_GUESS => || vec!["p".into(), "ada@example.com".into(), at(), at()];
-    "codes: clear the day's wrong guesses": codes::CLEAR_GUESSES => || vec![id(), "p".into()];
-    "cleanup: old wrong-guess counts": codes::FORGET_GUESSES => || vec![at()];
-    "codes: count a wrong code": codes::COUNT_WRONG => || vec!["p".into(), "ada@example.com".into()];
+    "codes: count a wrong guess for the day": code_guesses::COUNT_GUESS => || vec!["p".into(), "ada@example.com".into(), at(), at()];
+    "codes: clear the day's wrong guesses": code_guesses::CLEAR_GUESSES => || vec![id(), "p".into()];
+    "cleanup: old wrong-guess counts": code_guesses::FORGET_GUESSES => || vec![at()];
+    "codes: count a wrong code": code_guesses::COUNT_WRONG => || vec!["p".into(), "ada@example.com".into()];
     "codes: the user's other codes": codes::DELETE_CODES => || vec![id()];
     "outbox: claim due messages": concatcp!(DUE_MAIL, ")", CLAIMED_COLUMNS) => || vec![at(), at()];
     "outbox: record a delivery": outbox::SENT => || vec![id(), at()];
