@@ -1,4 +1,5 @@
-//! A clean stop (SIGTERM) leaves no erased secret in the SQLite files: the write-ahead
+//! The real binary under stress at its edges: a clean stop (SIGTERM) leaves no erased
+//! secret in the SQLite files, and a flood of background sends is bounded. The write-ahead
 //! log still holds old page images until a checkpoint, and the stop runs one.
 
 use std::time::{Duration, Instant};
@@ -46,4 +47,33 @@ async fn after_a_clean_stop_no_erased_link_remains_in_the_sqlite_files() {
     }
     let wal = std::fs::metadata(dir.path().join("sesame.db-wal")).map_or(0, |m| m.len());
     assert_eq!(wal, 0, "the write-ahead log was not emptied");
+}
+
+/// A flood of forgot-password requests holds a bounded number of background sends: the
+/// rest are dropped (the answer is the same 202), so the flood holds no unbounded
+/// tasks and connections.
+#[tokio::test]
+async fn a_flood_of_forgotten_passwords_holds_bounded_background_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sesame.db").display());
+    let server = Server::start_with(&url, &["--ip-rate-limit", "0"]);
+    let requests = (0..300).map(|i| {
+        let body = serde_json::json!({"email": format!("nobody{i}@example.com")});
+        let server = &server;
+        async move { server.post_json("/password/forgot", &body).await.status() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(statuses.iter().all(|s| *s == reqwest::StatusCode::ACCEPTED));
+    // Let the sends that were let in finish before the stop.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, logs) = server.stop();
+    let dropped = logs
+        .iter()
+        .filter(|line| line.contains("too many code sends at once"))
+        .count();
+    assert!(
+        dropped > 0,
+        "no send was dropped: the background work is unbounded"
+    );
+    assert!(dropped < 300, "every send was dropped");
 }

@@ -100,7 +100,8 @@ pub(crate) fn invalid_body(reason: String) -> ApiError {
 /// is read: URLs end up in proxy logs, browser history and referrers.
 pub struct NoCredentialsInQuery;
 
-const QUERY_SECRETS: [&str; 9] = [
+/// The query parameters refused as credentials (docs/api.md lists them; a test checks).
+pub const QUERY_SECRETS: [&str; 9] = [
     "password",
     "new_password",
     "current_password",
