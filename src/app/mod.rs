@@ -2,25 +2,29 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{Auth, AuthMetrics, AuthParts, EmailSetup};
+use crate::auth::{Auth, AuthParts, EmailSetup};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{self, AppState, ConnectionLimits, IpLimiter, TrustedProxies};
-use crate::mail::{MailMetrics, Postman, Templates, Transport};
+use crate::mail::{Postman, Templates, Transport};
 use crate::password::{HashMetrics, Hasher};
 use crate::store::{self, Store};
 use crate::telemetry::Metrics;
 use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
 
 mod factors;
+mod instruments;
 mod secrets;
+mod tasks;
 
-use secrets::{code_key, entropy_bits, factor_key, load_or_create_key, refresh_key};
+use instruments::{auth_metrics, hash_metrics, mail_metrics};
+use tasks::{Background, housekeeping, shutdown_signal};
+
+use secrets::{code_key, entropy_bits, factor_key, load_or_create_key, permissions, refresh_key};
 
 pub struct Application {
     listener: TcpListener,
@@ -166,84 +170,6 @@ impl Application {
 /// `/login/code/send`); past it a flood's sends are dropped, as the send limit would.
 const BACKGROUND_SENDS: usize = 64;
 
-/// A task that ends with its owner.
-struct Background(tokio::task::JoinHandle<()>);
-
-impl Background {
-    /// Ends the task and waits until it has.
-    async fn stop(&mut self) {
-        self.0.abort();
-        // Cancelled (or already done): either way it runs no more.
-        let _ = (&mut self.0).await;
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Periodic chores, none of which a request waits for: fold metric samples, drop the
-/// rate-limit buckets of quiet addresses, forget login failures that no longer count,
-/// delete audit events past their retention.
-async fn housekeeping(state: AppState) {
-    const TICK: Duration = Duration::from_secs(5);
-    const PURGE_EVERY: u32 = 720; // ticks: an hour
-    let mut ticks = tokio::time::interval(TICK);
-    for tick in 0u32.. {
-        ticks.tick().await;
-        state.metrics.upkeep();
-        if tick % 12 == 0
-            && let Some(limiter) = &state.ip_limiter
-        {
-            limiter.forget_idle();
-        }
-        if tick % PURGE_EVERY == 0 {
-            if let Err(e) = state.auth.forget_old_failures().await {
-                tracing::warn!(error = %e, "could not purge old login failures");
-            }
-            match state.auth.expire_audit_events().await {
-                Ok((0, _)) => {}
-                Ok((deleted, batches)) => {
-                    tracing::info!(deleted, batches, "expired audit events deleted");
-                }
-                Err(e) => tracing::warn!(error = %e, "could not expire audit events"),
-            }
-        }
-    }
-}
-
-/// The hashing pool's instruments, registered once.
-fn hash_metrics(metrics: &Metrics) -> HashMetrics {
-    HashMetrics {
-        queue_depth: metrics.gauge("sesame_hash_queue_depth"),
-        wait_seconds: metrics.histogram("sesame_hash_wait_seconds"),
-        hashes: metrics.counter("sesame_hashes_total", &[]),
-        rejected: metrics.counter("sesame_hash_rejections_total", &[]),
-    }
-}
-
-/// The outbox's instruments.
-fn mail_metrics(metrics: &Metrics) -> MailMetrics {
-    MailMetrics {
-        queue_depth: metrics.gauge("sesame_mail_queue_depth"),
-        sent: metrics.counter("sesame_mail_sent_total", &[]),
-        retried: metrics.counter("sesame_mail_retries_total", &[]),
-        failed: metrics.counter("sesame_mail_failed_total", &[]),
-    }
-}
-
-/// Login outcomes, one counter each.
-fn auth_metrics(metrics: &Metrics) -> AuthMetrics {
-    let login = |outcome| metrics.counter("sesame_logins_total", &[("outcome", outcome)]);
-    AuthMetrics {
-        logins_succeeded: login("succeeded"),
-        logins_failed: login("failed"),
-        logins_throttled: login("throttled"),
-    }
-}
-
 /// `http://HOST:PORT` of the bound address, with `localhost` for a wildcard address.
 fn default_issuer(address: SocketAddr) -> String {
     let host = match address.ip() {
@@ -343,38 +269,6 @@ pub async fn build_auth(
         email,
         factors,
     }))
-}
-
-fn permissions(settings: &Settings) -> store::Permissions {
-    if settings.allow_insecure_permissions {
-        store::Permissions::AllowInsecure
-    } else {
-        store::Permissions::Strict
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: draining in-flight requests");
 }
 
 #[cfg(test)]

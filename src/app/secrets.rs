@@ -123,6 +123,15 @@ async fn server_secret(
         .await?)
 }
 
+/// How strictly the files holding secrets (the database, the key files) are checked.
+pub(super) fn permissions(settings: &crate::config::Settings) -> crate::store::Permissions {
+    if settings.allow_insecure_permissions {
+        crate::store::Permissions::AllowInsecure
+    } else {
+        crate::store::Permissions::Strict
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use secrecy::SecretString;
 
 use crate::auth::Lifetimes;
 use crate::http::{AccessLog, ConnectionLimits, ForwardedHeader};
@@ -14,6 +13,9 @@ use crate::password::{HashParams, PoolSettings};
 use crate::store::LoginThrottle;
 use crate::tokens::JwtAlgorithm;
 
+mod database_url;
+mod error;
+mod mail;
 mod overrides;
 mod values;
 
@@ -21,23 +23,10 @@ use values::{
     DAY, TEN_YEARS, bounded, default_factor_key, duration, parse_network, read_file, whole,
 };
 
+pub use database_url::DatabaseUrl;
+pub use error::ConfigError;
+pub use mail::MailSettings;
 pub use overrides::Overrides;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("invalid config file {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
-    #[error("{0}")]
-    Invalid(String),
-}
 
 /// The resolved settings the application runs with.
 #[derive(Debug, Clone)]
@@ -74,55 +63,6 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub mail: MailSettings,
     pub connection_limits: ConnectionLimits,
-}
-
-/// Where mail goes and what its links point at.
-#[derive(Debug, Clone)]
-pub struct MailSettings {
-    /// `None`: messages are written into `dir`.
-    pub smtp_url: Option<SecretString>,
-    pub from: String,
-    pub dir: PathBuf,
-    /// Base of links in messages; `None`: the issuer.
-    pub public_url: Option<String>,
-    pub templates: Option<PathBuf>,
-    pub require_verified_email: bool,
-}
-
-/// A database URL whose password never reaches a log.
-#[derive(Clone, serde::Deserialize)]
-#[serde(from = "String")]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for DatabaseUrl {
-    fn from(url: String) -> Self {
-        Self(url)
-    }
-}
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Parameters may carry a password (`?password=`): none is shown.
-        let (url, query) = match self.0.split_once('?') {
-            Some((url, _)) => (url, "?[redacted]"),
-            None => (self.0.as_str(), ""),
-        };
-        // The last `@` ends the user info: a password may itself contain `@`.
-        match url.rsplit_once('@') {
-            Some((_, host)) => write!(f, "[redacted]@{host}{query}"),
-            None => write!(f, "{url}{query}"),
-        }
-    }
 }
 
 impl Settings {

@@ -17,6 +17,7 @@ mod audit;
 mod codes;
 mod error;
 mod files;
+mod group_commit;
 mod keys;
 mod mfa;
 mod outbox;

@@ -18,11 +18,12 @@ use sqlx::{Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::files::{self, Permissions};
+use super::group_commit::{MAX_GROUP, RotationJob, group_commits};
 use const_format::concatcp;
 
 use super::sql::{
     CLAIMED_COLUMNS, Changed, DUE_MAIL, Engine, HotQuery, LOAD_REFRESH, RotationRequest,
-    SELECT_ADMIN_USERS, WriteTx, rotate_in,
+    SELECT_ADMIN_USERS,
 };
 use super::{Rotation, StoreError};
 
@@ -30,16 +31,6 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How often start-up steps that can race with another process are tried.
 const STARTUP_ATTEMPTS: u64 = 5;
-
-/// The most rotations one commit takes: a burst's worth, while one transaction stays
-/// short.
-const MAX_GROUP: usize = 256;
-
-/// A rotation waiting for the writer, and where its result goes.
-type RotationJob = (
-    RotationRequest,
-    oneshot::Sender<Result<Rotation, StoreError>>,
-);
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -193,51 +184,6 @@ impl Engine for SqliteStore {
     }
 }
 
-/// Commits concurrent rotations together. SQLite takes one writer at a time and each
-/// commit waits for the disk (`synchronous=FULL`), so the rotations that queued while
-/// the last commit was flushing run in one transaction, in the order they came, and
-/// share one flush. Each caller still hears only after that commit: nothing is
-/// acknowledged before it is on disk. Should a statement or the commit fail, the group
-/// is rolled back and each rotation runs again on its own, so that one request's
-/// failure is never another's. Ends when the store is dropped.
-async fn group_commits(writer: SqlitePool, mut queue: mpsc::Receiver<RotationJob>) {
-    let mut group = Vec::with_capacity(MAX_GROUP);
-    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let requests: Vec<&RotationRequest> = group.iter().map(|(request, _)| request).collect();
-        match commit_together(&writer, &requests).await {
-            Ok(rotations) => {
-                for ((_, reply), rotation) in group.drain(..).zip(rotations) {
-                    // A caller that went away (its client hung up) needs no answer.
-                    let _ = reply.send(Ok(rotation));
-                }
-            }
-            Err(_) => {
-                for (request, reply) in group.drain(..) {
-                    let result = commit_together(&writer, &[&request]).await;
-                    let _ = reply.send(result.map(|mut rotations| rotations.remove(0)));
-                }
-            }
-        }
-    }
-}
-
-/// Runs `requests` in order in one writing transaction and commits it.
-async fn commit_together(
-    writer: &SqlitePool,
-    requests: &[&RotationRequest],
-) -> Result<Vec<Rotation>, StoreError> {
-    let mut tx = WriteTx::<SqliteStore>::on(writer).await?;
-    let outcome = async {
-        let mut rotations = Vec::with_capacity(requests.len());
-        for request in requests {
-            rotations.push(rotate_in::<SqliteStore>(&mut tx, request).await?);
-        }
-        Ok((rotations, true))
-    }
-    .await;
-    tx.settle(outcome).await
-}
-
 impl Changed for sqlx::sqlite::SqliteQueryResult {
     fn rows(&self) -> u64 {
         self.rows_affected()
@@ -245,148 +191,5 @@ impl Changed for sqlx::sqlite::SqliteQueryResult {
 }
 
 #[cfg(test)]
-mod tests {
-    use secrecy::SecretString;
-    use time::OffsetDateTime;
-    use uuid::Uuid;
-
-    use super::*;
-    use crate::audit::{Event, EventType};
-    use crate::store::{
-        NewRefreshToken, NewSession, NewUser, RotationPolicy, SessionStore, Store, UserStore,
-    };
-
-    fn user(id: Uuid, email: &str) -> NewUser {
-        NewUser {
-            id,
-            email: email.to_owned(),
-            email_normalized: email.to_owned(),
-            password_hash: SecretString::from("$argon2id$stand-in"),
-            created_at: OffsetDateTime::UNIX_EPOCH,
-        }
-    }
-
-    #[tokio::test]
-    async fn only_the_email_constraint_means_email_taken() {
-        let store = SqliteStore::connect("sqlite::memory:", 1, Permissions::Strict)
-            .await
-            .unwrap();
-        Store::migrate(&store).await.unwrap();
-        let id = Uuid::now_v7();
-        store
-            .create_user(&user(id, "ada@example.com"), &event())
-            .await
-            .unwrap();
-        let same_email = store
-            .create_user(&user(Uuid::now_v7(), "ada@example.com"), &event())
-            .await;
-        assert!(
-            matches!(same_email, Err(StoreError::EmailTaken)),
-            "{same_email:?}"
-        );
-        let same_id = store
-            .create_user(&user(id, "bob@example.com"), &event())
-            .await;
-        assert!(
-            matches!(same_id, Err(StoreError::Database(_))),
-            "{same_id:?}"
-        );
-    }
-
-    fn event() -> Event {
-        Event::new(EventType::UserRegistered, OffsetDateTime::now_utc())
-    }
-
-    fn digest(n: u32) -> Vec<u8> {
-        let mut digest = vec![0u8; 32];
-        digest[..4].copy_from_slice(&n.to_be_bytes());
-        digest
-    }
-
-    /// Rotations that arrive together are committed together; one of them failing
-    /// (here: its new token collides with a stored one) must cost the others nothing,
-    /// and must leave nothing of its own behind.
-    #[tokio::test]
-    async fn a_failing_rotation_does_not_take_its_group_down() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("s.db").display());
-        let store = SqliteStore::connect(&url, 4, Permissions::Strict)
-            .await
-            .unwrap();
-        Store::migrate(&store).await.unwrap();
-        let now = OffsetDateTime::now_utc();
-        let id = Uuid::now_v7();
-        let mut ada = user(id, "ada@example.com");
-        ada.created_at = now;
-        store.create_user(&ada, &event()).await.unwrap();
-        let sessions = 20;
-        for n in 0..sessions {
-            let session = NewSession {
-                id: Uuid::now_v7(),
-                user_id: id,
-                created_at: now,
-                expires_at: now + time::Duration::days(30),
-                user_agent: None,
-                ip: None,
-                refresh_token_hash: digest(n),
-                refresh_expires_at: now + time::Duration::days(30),
-                verified_hash: ada.password_hash.clone(),
-                rehash: None,
-                throttle_key: vec![1],
-                source_key: None,
-                amr: crate::mfa::Amr::of(crate::mfa::Amr::PWD),
-            };
-            store.record_login(&session, &event()).await.unwrap();
-        }
-        let policy = RotationPolicy {
-            idle_timeout: time::Duration::days(30),
-            grace: time::Duration::seconds(10),
-        };
-        let next = |n: u32| NewRefreshToken {
-            hash: digest(n),
-            expires_at: now + time::Duration::days(30),
-        };
-        // Session 0's new token would be session 1's current one: a primary-key clash.
-        let clash = next(1);
-        let rotations = (0..sessions).map(|n| {
-            let replacement = if n == 0 {
-                clash.clone()
-            } else {
-                next(1000 + n)
-            };
-            let presented = digest(n);
-            let store = &store;
-            async move {
-                store
-                    .rotate_refresh_token(&presented, &replacement, now, policy)
-                    .await
-            }
-        });
-        let results = futures::future::join_all(rotations).await;
-
-        assert!(
-            matches!(results[0], Err(StoreError::Database(_))),
-            "{:?}",
-            results[0]
-        );
-        for result in &results[1..] {
-            assert!(matches!(result, Ok(Rotation::Rotated { .. })), "{result:?}");
-        }
-        // Session 0's token was not marked used by the failed attempt: it rotates as a
-        // first use, not as a replay.
-        let retried = store
-            .rotate_refresh_token(&digest(0), &next(999), now, policy)
-            .await;
-        assert!(
-            matches!(retried, Ok(Rotation::Rotated { .. })),
-            "{retried:?}"
-        );
-        // The others' new tokens were committed: each rotates in turn.
-        for n in 1..sessions {
-            let again = store
-                .rotate_refresh_token(&digest(1000 + n), &next(2000 + n), now, policy)
-                .await;
-            assert!(matches!(again, Ok(Rotation::Rotated { .. })), "{again:?}");
-        }
-    }
-}
+#[path = "sqlite_tests.rs"]
+mod tests;

@@ -2,8 +2,10 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod admin_actions;
 pub mod audit;
 pub mod email;
+pub mod email_change;
 pub mod me;
 pub mod mfa;
 pub mod ops;
@@ -43,8 +45,8 @@ pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(email::reset_password))
         .routes(routes!(email::send_sign_in_code))
         .routes(routes!(email::sign_in_with_code))
-        .routes(routes!(email::change_email))
-        .routes(routes!(email::confirm_email_change))
+        .routes(routes!(email_change::change_email))
+        .routes(routes!(email_change::confirm_email_change))
         .routes(routes!(mfa::begin_totp, mfa::remove_totp))
         .routes(routes!(mfa::confirm_totp))
         .routes(routes!(mfa::recovery_codes))
@@ -66,9 +68,9 @@ pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
             admin::update_user,
             admin::delete_user
         ))
-        .routes(routes!(admin::logout_user))
-        .routes(routes!(admin::reset_password))
-        .routes(routes!(admin::remove_factors))
+        .routes(routes!(admin_actions::logout_user))
+        .routes(routes!(admin_actions::reset_password))
+        .routes(routes!(admin_actions::remove_factors))
         .routes(routes!(audit::audit))
         .routes(routes!(wellknown::jwks))
         .routes(routes!(wellknown::openid_configuration))
