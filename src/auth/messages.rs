@@ -190,16 +190,9 @@ impl Auth {
             .templates
             .render(kind, context)
             .map_err(Error::internal)?;
-        Ok(NewMail {
-            id: Uuid::now_v7(),
-            kind: kind.name(),
-            recipient: Some(address.to_owned()),
-            recipient_key: Some(self.email.codes.recipient_key(kind.name(), normalized)),
-            subject: rendered.subject,
-            body_text: rendered.text,
-            body_html: rendered.html,
-            created_at: self.clock.now(),
-        })
+        let key = self.email.codes.recipient_key(kind.name(), normalized);
+        let to = Some(address.to_owned());
+        Ok(rendered.into_mail(kind, to, Some(key), self.clock.now()))
     }
 
     /// A notice to the address a redeemed code's user has when it is queued (never
@@ -210,16 +203,7 @@ impl Auth {
             .templates
             .render(kind, MessageContext::default())
             .map_err(Error::internal)?;
-        Ok(NewMail {
-            id: Uuid::now_v7(),
-            kind: kind.name(),
-            recipient: None,
-            recipient_key: None,
-            subject: rendered.subject,
-            body_text: rendered.text,
-            body_html: rendered.html,
-            created_at: self.clock.now(),
-        })
+        Ok(rendered.into_mail(kind, None, None, self.clock.now()))
     }
 }
 

@@ -5,11 +5,8 @@
 //! held back by the send limit, and one that cannot be queued is logged, not the
 //! change undone.
 
-use uuid::Uuid;
-
 use super::{Auth, Error};
 use crate::mail::Kind;
-use crate::store::NewMail;
 
 /// What a notice reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,17 +60,8 @@ impl Auth {
             .templates
             .render(kind, context)
             .map_err(Error::internal)?;
-        let mail = NewMail {
-            id: Uuid::now_v7(),
-            kind: kind.name(),
-            recipient: Some(address.to_owned()),
-            // Not counted against any limit.
-            recipient_key: None,
-            subject: rendered.subject,
-            body_text: rendered.text,
-            body_html: rendered.html,
-            created_at: self.clock.now(),
-        };
+        // Not counted against any limit.
+        let mail = rendered.into_mail(kind, Some(address.to_owned()), None, self.clock.now());
         if self
             .store
             .issue(None, &mail, self.email.send_limit, None)

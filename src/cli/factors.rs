@@ -5,13 +5,11 @@
 
 use anyhow::Context;
 use clap::Subcommand;
-use uuid::Uuid;
 
 use crate::app;
 use crate::audit::{Actor, Event, EventType};
 use crate::config::{Overrides, Settings};
 use crate::mail::{Kind, Templates};
-use crate::store::NewMail;
 
 #[derive(Debug, Subcommand)]
 pub enum FactorsCommand {
@@ -37,16 +35,7 @@ pub async fn run(command: FactorsCommand) -> anyhow::Result<()> {
         .render(kind, serde_json::json!({}))
         .context("cannot render the notice")?;
     let now = time::OffsetDateTime::now_utc();
-    let notice = NewMail {
-        id: Uuid::now_v7(),
-        kind: kind.name(),
-        recipient: None,
-        recipient_key: None,
-        subject: rendered.subject,
-        body_text: rendered.text,
-        body_html: rendered.html,
-        created_at: now,
-    };
+    let notice = rendered.into_mail(kind, None, None, now);
     let event = Event::new(EventType::MfaRemoved, now)
         .by(Actor::System)
         .detail("reason", "factor_key_reset");

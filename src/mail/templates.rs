@@ -7,6 +7,8 @@ use std::path::Path;
 use minijinja::Environment;
 use serde::Serialize;
 
+use crate::store::NewMail;
+
 /// Every message Sesame sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -108,6 +110,30 @@ pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+impl Rendered {
+    /// The message to queue: `kind` rendered, to `recipient` (`None`: the user's
+    /// address when it is queued), counted against the send limit under
+    /// `recipient_key` when there is one.
+    pub fn into_mail(
+        self,
+        kind: Kind,
+        recipient: Option<String>,
+        recipient_key: Option<Vec<u8>>,
+        now: time::OffsetDateTime,
+    ) -> NewMail {
+        NewMail {
+            id: uuid::Uuid::now_v7(),
+            kind: kind.name(),
+            recipient,
+            recipient_key,
+            subject: self.subject,
+            body_text: self.text,
+            body_html: self.html,
+            created_at: now,
+        }
+    }
 }
 
 /// The compiled templates.
