@@ -8,15 +8,14 @@ use uuid::Uuid;
 use super::admin_update::valid_roles;
 use super::{Auth, Error, normalize_email};
 use crate::audit::{Actor, Event, EventType};
+use crate::domain::EndReason;
 use crate::mail::Kind;
 use crate::password::{ImportedHash, validate_new};
-use crate::store::{AdminNewUser, AdminUser, AuditQuery, EndReason, NewUser, Purpose, UserQuery};
+use crate::store::{AdminNewUser, AdminUser, AuditQuery, NewUser, Purpose, UserQuery};
 use crate::tokens::{API_KEY_PREFIX, TokenError, api_key_digest};
 
 /// The role that opens the admin API.
 pub const ADMIN_ROLE: &str = "admin";
-/// The largest `metadata` object, serialized.
-pub const MAX_METADATA_BYTES: usize = 4096;
 
 /// Writes a refused call of the admin API to the audit log stream (ASVS 5.0 V16.3.2),
 /// with the request's id and address from its span; the audit table keeps changes.

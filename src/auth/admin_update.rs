@@ -10,7 +10,9 @@ use super::{Auth, Error, normalize_email};
 use crate::audit::{Actor, Event, EventType};
 use crate::store::{AdminUser, UserPatch};
 
-use super::admin::MAX_METADATA_BYTES;
+/// The largest `metadata` object, serialized.
+pub const MAX_METADATA_BYTES: usize = 4096;
+
 const MAX_ROLES: usize = 32;
 const MAX_ROLE_LENGTH: usize = 64;
 

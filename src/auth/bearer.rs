@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Auth, Error};
-use crate::store::User;
+use crate::domain::User;
 use crate::tokens::{AccessClaims, TokenError};
 
 /// Proof that a request's access token is valid and that its session had not ended

@@ -16,7 +16,7 @@ use quick_cache::sync::Cache;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::store::User;
+use crate::domain::User;
 use crate::tokens::AccessClaims;
 
 /// Entries kept in each cache; beyond that the least used go first.

@@ -14,12 +14,11 @@ use super::notices::Change;
 use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, ClientInfo, Error, TokenPair, normalize_email};
 use crate::audit::{Event, EventType};
+use crate::domain::Amr;
+use crate::domain::User;
 use crate::mail::{Kind, Templates};
-use crate::mfa::Amr;
 use crate::password::validate_new;
-use crate::store::{
-    Effect, NewMfaTicket, Presented, Purpose, Redeemed, Redemption, SendLimit, User,
-};
+use crate::store::{Effect, NewMfaTicket, Presented, Purpose, Redeemed, Redemption, SendLimit};
 use crate::tokens::{CodeKey, RefreshToken, well_formed_code, well_formed_token};
 
 /// What the email use cases need, built once at start-up.
@@ -259,7 +258,8 @@ impl Auth {
             }),
             CodeInput::Code { email, code } if well_formed_code(code) => {
                 let (_, address) = normalize_email(email).map_err(|_| Error::InvalidCode)?;
-                let hash = codes.code_hash(purpose.as_str(), &address, code.expose_secret());
+                let hash =
+                    codes.code_hash(purpose.as_str(), address.as_str(), code.expose_secret());
                 Ok(Presented::Code { address, hash })
             }
             _ => Err(Error::InvalidCode),

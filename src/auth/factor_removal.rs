@@ -4,7 +4,8 @@
 //! owner who just proved the mailbox must not be locked out by it.
 
 use super::{Auth, CodeInput, Error, normalize_email};
-use crate::store::{Effect, Purpose, User};
+use crate::domain::User;
+use crate::store::{Effect, Purpose};
 
 impl Auth {
     /// Mails the user the second factors the account still has and the link that

@@ -4,9 +4,10 @@ use uuid::Uuid;
 use super::throttle::throttle_keys;
 use super::{Auth, ClientInfo, Error, NO_PASSWORD, TokenPair};
 use crate::audit::{Event, EventType};
-use crate::mfa::Amr;
+use crate::domain::Amr;
+use crate::domain::SessionLogin;
 use crate::password::Verdict;
-use crate::store::{NewSession, SessionLogin, StoreError};
+use crate::store::{NewSession, StoreError};
 use crate::tokens::RefreshToken;
 
 impl Auth {

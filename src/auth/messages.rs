@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::{Auth, Error, normalize_email};
 use crate::audit::{Actor, Event, EventType};
+use crate::domain::{NormalizedEmail, User};
 use crate::mail::Kind;
-use crate::store::{NewCode, NewMail, Purpose, User};
+use crate::store::{NewCode, NewMail, Purpose};
 use crate::tokens::IssuedCode;
 
 /// What a message's templates can show.
@@ -59,12 +60,12 @@ impl Auth {
     pub(super) async fn mail_account_exists(
         &self,
         email: &str,
-        normalized: &str,
+        normalized: &NormalizedEmail,
     ) -> Result<(), Error> {
         let mail = self.mail(
             Kind::AccountExists,
             email,
-            normalized,
+            normalized.as_str(),
             &MessageContext::default(),
         )?;
         if self
@@ -83,7 +84,7 @@ impl Auth {
         &self,
         user: &User,
         purpose: Purpose,
-        target: Option<(String, String)>,
+        target: Option<(String, NormalizedEmail)>,
     ) -> Result<(), Error> {
         self.send_code_by(user, purpose, target, Actor::User(Some(user.id)))
             .await
@@ -95,7 +96,7 @@ impl Auth {
         &self,
         user: &User,
         purpose: Purpose,
-        target: Option<(String, String)>,
+        target: Option<(String, NormalizedEmail)>,
         actor: Actor,
     ) -> Result<(), Error> {
         let target = match target {
@@ -124,7 +125,7 @@ impl Auth {
         &self,
         user_id: Uuid,
         purpose: Purpose,
-        target: (String, String),
+        target: (String, NormalizedEmail),
     ) -> Result<(NewCode, NewMail), Error> {
         self.code_message_with(user_id, purpose, target, None)
     }
@@ -134,20 +135,20 @@ impl Auth {
         &self,
         user_id: Uuid,
         purpose: Purpose,
-        (address, normalized): (String, String),
+        (address, normalized): (String, NormalizedEmail),
         factors: Option<String>,
     ) -> Result<(NewCode, NewMail), Error> {
         let issued = self
             .email
             .codes
-            .issue(purpose.as_str(), &normalized)
+            .issue(purpose.as_str(), normalized.as_str())
             .map_err(Error::internal)?;
         let now = self.clock.now();
         let context = MessageContext {
             factors,
             ..self.code_context(purpose, &issued)
         };
-        let mail = self.mail(kind(purpose), &address, &normalized, &context)?;
+        let mail = self.mail(kind(purpose), &address, normalized.as_str(), &context)?;
         let new_email = (purpose == Purpose::ChangeEmail).then(|| address.clone());
         let code = NewCode {
             id: Uuid::now_v7(),

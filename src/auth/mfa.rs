@@ -12,10 +12,12 @@ use super::notices::Change;
 use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, ClientInfo, Error};
 use crate::audit::{Event, EventType};
+use crate::domain::Amr;
+use crate::domain::User;
 use crate::mfa::{
-    Amr, Enrollment, FactorKey, Passkeys, RecoveryCode, TOTP, TotpSecret, well_formed_totp_code,
+    Enrollment, FactorKey, Passkeys, RecoveryCode, TOTP, TotpSecret, well_formed_totp_code,
 };
-use crate::store::{TotpConfirmation, TotpFactor, User};
+use crate::store::{TotpConfirmation, TotpFactor};
 
 /// What the second-factor use cases need, built once at start-up.
 pub struct FactorSetup {

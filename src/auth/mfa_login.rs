@@ -7,9 +7,11 @@ use uuid::Uuid;
 use super::throttle::throttle_keys;
 use super::{Auth, ClientInfo, Error, TokenPair};
 use crate::audit::{Event, EventType};
+use crate::domain::Amr;
+use crate::domain::User;
 use crate::mail::Kind;
-use crate::mfa::{Amr, PASSKEY, RECOVERY_CODE, TOTP, recovery_digest, well_formed_recovery_code};
-use crate::store::{MfaFinish, MfaFinished, NewMfaTicket, SecondFactor, User};
+use crate::mfa::{PASSKEY, RECOVERY_CODE, TOTP, recovery_digest, well_formed_recovery_code};
+use crate::store::{MfaFinish, MfaFinished, NewMfaTicket, SecondFactor};
 use crate::tokens::{RefreshToken, refresh_digest};
 
 /// How a client answers `mfa_required`.

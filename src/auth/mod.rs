@@ -8,7 +8,6 @@ mod bearer;
 mod cache;
 mod code_work;
 mod codes;
-mod email;
 mod error;
 mod factor_removal;
 mod login;
@@ -31,15 +30,15 @@ use secrecy::SecretString;
 use time::Duration;
 
 use crate::clock::Clock;
+use crate::domain::{EmailError, normalize_email};
 use crate::password::Hasher;
 use crate::store::{LoginThrottle, Store};
 use crate::tokens::{AccessTokens, IssuedAccessToken, RefreshKey};
 
-pub use admin::{ADMIN_ROLE, MAX_METADATA_BYTES, NO_PASSWORD, NewAccount};
-pub use admin_update::Changes;
+pub use admin::{ADMIN_ROLE, NO_PASSWORD, NewAccount};
+pub use admin_update::{Changes, MAX_METADATA_BYTES};
 pub use bearer::Authenticated;
 pub use codes::{CodeInput, EmailSetup};
-pub use email::{EmailError, normalize_email};
 pub use error::{Error, RefreshRejection};
 pub use mfa::FactorSetup;
 pub use mfa_login::MfaAnswer;

@@ -5,8 +5,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Auth, ClientInfo, Error, TokenPair};
-use crate::mfa::Amr;
-use crate::store::{CodeSession, SessionLogin, User};
+use crate::domain::Amr;
+use crate::domain::{SessionLogin, User};
+use crate::store::CodeSession;
 use crate::tokens::RefreshToken;
 
 /// The tokens of a session the store has yet to open.

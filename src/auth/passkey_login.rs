@@ -8,7 +8,8 @@ use uuid::Uuid;
 use super::passkeys::{PasskeyOptions, credentials};
 use super::{Auth, ClientInfo, Error, TokenPair, normalize_email};
 use crate::audit::{Event, EventType};
-use crate::mfa::{Amr, Passkeys, Verified};
+use crate::domain::Amr;
+use crate::mfa::{Passkeys, Verified};
 use crate::store::{ChallengeKind, PasskeyLogin, StoredPasskey};
 use crate::tokens::refresh_digest;
 

@@ -10,8 +10,9 @@ use super::mfa::may_add_factor;
 use super::notices::Change;
 use super::{Auth, Authenticated, ClientInfo, Error};
 use crate::audit::{Event, EventType};
+use crate::domain::EndReason;
 use crate::mfa::{Ceremony, PasskeyError, Passkeys};
-use crate::store::{ChallengeKind, EndReason, NewChallenge, NewPasskey, StoreError, StoredPasskey};
+use crate::store::{ChallengeKind, NewChallenge, NewPasskey, StoreError, StoredPasskey};
 
 /// A ceremony's options, and the id its answer comes back with.
 pub struct PasskeyOptions {

@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 use super::{Auth, Error, normalize_email};
 use crate::audit::{Actor, Event, EventType};
+use crate::domain::{NormalizedEmail, User};
 use crate::password::validate_new;
-use crate::store::{NewUser, Purpose, User};
+use crate::store::{NewUser, Purpose};
 
 /// What a sign-up did, as far as its caller may tell.
 #[derive(Debug)]
@@ -91,7 +92,7 @@ impl Auth {
     fn new_user(
         &self,
         email: String,
-        email_normalized: String,
+        email_normalized: NormalizedEmail,
         password_hash: SecretString,
     ) -> NewUser {
         NewUser {
@@ -113,7 +114,7 @@ impl Auth {
     /// account (that one is skipped).
     pub async fn import_users(
         &self,
-        users: Vec<(String, String, SecretString)>,
+        users: Vec<(String, NormalizedEmail, SecretString)>,
     ) -> Result<Vec<bool>, Error> {
         let users: Vec<NewUser> = users
             .into_iter()

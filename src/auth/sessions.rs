@@ -14,8 +14,9 @@ use super::notices::Change;
 use super::throttle::throttle_keys;
 use super::{Auth, Authenticated, Error, RefreshRejection, TokenPair};
 use crate::audit::{Event, EventType};
+use crate::domain::{EndReason, User};
 use crate::password::{Verdict, validate_new};
-use crate::store::{EndReason, NewRefreshToken, Rotation, RotationPolicy, SessionInfo, User};
+use crate::store::{NewRefreshToken, Rotation, RotationPolicy, SessionInfo};
 use crate::tokens::{RefreshToken, refresh_digest};
 
 impl Auth {

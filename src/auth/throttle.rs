@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use aws_lc_rs::digest;
 
 use super::{Auth, Error, normalize_email};
+use crate::domain::NormalizedEmail;
 use crate::net::client_prefix;
 use crate::store::Attempt;
 
@@ -53,11 +54,14 @@ impl Auth {
 /// normalized email (or, for a string that is no email, of itself) and of it with the
 /// client's address (an IPv6 client by its /64), so the store holds neither the address
 /// of anyone who never signed up nor where anyone logs in from.
-pub(super) fn throttle_keys(email: &str, client: Option<IpAddr>) -> (Option<String>, ThrottleKeys) {
+pub(super) fn throttle_keys(
+    email: &str,
+    client: Option<IpAddr>,
+) -> (Option<NormalizedEmail>, ThrottleKeys) {
     let normalized = normalize_email(email)
         .ok()
         .map(|(_, normalized)| normalized);
-    let name = normalized.as_deref().unwrap_or(email);
+    let name = normalized.as_ref().map_or(email, NormalizedEmail::as_str);
     let email_key = digest::digest(&digest::SHA256, name.as_bytes());
     let source = client.map(|ip| {
         let place = format!("{name}\0{}", client_prefix(ip));

@@ -13,9 +13,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::app::{self, Application};
-use crate::auth::{self, Auth};
+use crate::auth::Auth;
 use crate::clock::SystemClock;
 use crate::config::{Overrides, Settings};
+use crate::domain::NormalizedEmail;
 use crate::password::{self, HashMetrics, HashParams, ImportedHash};
 use crate::telemetry::LogFormat;
 
@@ -239,10 +240,11 @@ async fn import(auth: &Auth, file: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// A line's `(email, normalized email, hash)`, or why it cannot be imported.
-fn parse_import_line(line: &str) -> Result<(String, String, SecretString), String> {
+fn parse_import_line(line: &str) -> Result<(String, NormalizedEmail, SecretString), String> {
     let entry = serde_json::from_str::<ImportLine>(line)
         .map_err(|_| "not a JSON object with \"email\" and \"password_hash\"".to_owned())?;
-    let (email, normalized) = auth::normalize_email(&entry.email).map_err(|e| e.to_string())?;
+    let (email, normalized) =
+        crate::domain::normalize_email(&entry.email).map_err(|e| e.to_string())?;
     let hash = ImportedHash::parse(&entry.password_hash)?;
     Ok((email, normalized, hash.into_secret()))
 }

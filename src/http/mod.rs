@@ -10,6 +10,7 @@ mod openapi;
 mod rate_limit;
 pub mod routes;
 mod serve;
+mod ui;
 mod wording;
 
 use std::sync::Arc;
@@ -80,7 +81,7 @@ pub fn router(state: AppState, request_timeout: Duration, access_log: AccessLog)
         access_log,
     };
     openapi::routes(state.clone())
-        .merge(crate::ui::routes(state.clone()))
+        .merge(ui::routes(state.clone()))
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(

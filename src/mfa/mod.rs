@@ -1,14 +1,12 @@
 //! Second factors, apart from storage and HTTP: TOTP (RFC 6238) enrollment and
-//! checking, recovery codes, the login methods tokens report (`amr`, RFC 8176), and
-//! the key that keeps TOTP secrets unreadable in a copy of the database.
+//! checking, recovery codes, passkey ceremonies, and the key that keeps TOTP secrets
+//! unreadable in a copy of the database.
 
-mod amr;
 mod key;
 mod passkeys;
 mod recovery;
 mod totp;
 
-pub use amr::Amr;
 pub use key::{FactorKey, FactorKeyError};
 pub use passkeys::{Ceremony, PasskeyError, Passkeys, Registered, Verified};
 pub use recovery::{RECOVERY_CODES, RecoveryCode, recovery_digest, well_formed_recovery_code};

@@ -16,7 +16,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
-use super::admission::{HashMetrics, Overloaded, PoolSettings, Queue, Ticket};
+use super::admission::{HashMetrics, PoolSettings, Queue, Ticket};
+use super::outcome::{HashError, Verdict};
 use super::policy::normalize;
 use super::worker::{Inner, Job, work};
 
@@ -37,29 +38,6 @@ impl Default for HashParams {
             parallelism: 1,
         }
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum HashError {
-    #[error("invalid Argon2 parameters: {0}")]
-    Params(argon2::Error),
-    #[error("hashing failed: {0}")]
-    Hashing(String),
-    #[error("the hashing pool is closed")]
-    Closed,
-    #[error("the hashing queue is full")]
-    Overloaded(Overloaded),
-}
-
-/// The outcome of checking a password.
-#[derive(Debug)]
-pub enum Verdict {
-    /// The password is right. `upgraded` holds a fresh hash when the stored one was
-    /// made with other parameters or another algorithm (bcrypt imports).
-    Match {
-        upgraded: Option<SecretString>,
-    },
-    Mismatch,
 }
 
 /// A place in the hashing queue ([`Hasher::reserve`]); dropping it gives it back.

@@ -4,11 +4,13 @@ mod admission;
 mod calibrate;
 mod hasher;
 mod imported;
+mod outcome;
 mod policy;
 mod worker;
 
 pub use admission::{HashMetrics, Overloaded, PoolSettings};
 pub use calibrate::{Calibration, calibrate};
-pub use hasher::{HashError, HashParams, Hasher, Reservation, Verdict};
+pub use hasher::{HashParams, Hasher, Reservation};
 pub use imported::ImportedHash;
+pub use outcome::{HashError, Verdict};
 pub use policy::{PolicyError, normalize, validate_new};

@@ -9,8 +9,8 @@ use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::admission::Queue;
-use super::hasher::{HashError, Verdict};
 use super::imported::is_bcrypt;
+use super::outcome::{HashError, Verdict};
 use super::policy::normalize;
 
 pub(super) type Job = Box<dyn FnOnce(&Inner, &mut Vec<Block>) + Send>;

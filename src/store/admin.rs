@@ -5,8 +5,9 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{NewUser, StoreError, User};
+use super::{NewUser, StoreError};
 use crate::audit::Event;
+use crate::domain::{NormalizedEmail, User};
 
 /// A user with what only admins see.
 #[derive(Debug, Clone)]
@@ -40,7 +41,7 @@ pub struct AdminNewUser {
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
     /// The email as typed and normalized.
-    pub email: Option<(String, String)>,
+    pub email: Option<(String, NormalizedEmail)>,
     pub email_verified: Option<bool>,
     pub disabled: Option<bool>,
     pub roles: Option<Vec<String>>,
@@ -57,7 +58,7 @@ pub trait AdminStore: Send + Sync {
     ) -> Result<Option<AdminUser>, StoreError>;
     async fn admin_user_by_email(
         &self,
-        email_normalized: &str,
+        email_normalized: &NormalizedEmail,
         now: OffsetDateTime,
     ) -> Result<Option<AdminUser>, StoreError>;
     /// Inserts a user; [`StoreError::EmailTaken`] when the address has an account.

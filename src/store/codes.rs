@@ -7,8 +7,9 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::outbox::NewMail;
-use super::{NewMfaTicket, NewUser, StoreError, User};
+use super::{NewMfaTicket, NewUser, StoreError};
 use crate::audit::Event;
+use crate::domain::{NormalizedEmail, User};
 
 /// What a code is for. A code of one purpose is never accepted for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +64,7 @@ pub struct NewCode {
     pub user_id: Uuid,
     pub purpose: Purpose,
     /// The normalized address it is sent to, where `{email, code}` is looked up.
-    pub address: String,
+    pub address: NormalizedEmail,
     pub token_hash: Vec<u8>,
     pub code_hash: Vec<u8>,
     /// The address an email change moves to, as typed.
@@ -101,8 +102,13 @@ impl SendLimit {
 /// already hashed as stored.
 #[derive(Debug)]
 pub enum Presented {
-    Token { hash: Vec<u8> },
-    Code { address: String, hash: Vec<u8> },
+    Token {
+        hash: Vec<u8>,
+    },
+    Code {
+        address: NormalizedEmail,
+        hash: Vec<u8>,
+    },
 }
 
 /// A session opened without a password (a sign-in code, a second factor), with its

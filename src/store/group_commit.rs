@@ -1,11 +1,9 @@
 //! Group commit for SQLite's refresh-token rotations: the rotations that queue while
 //! the last commit is flushing share the next one.
 
-use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::sql::{RotationRequest, WriteTx, rotate_in};
-use super::sqlite::SqliteStore;
+use super::sql::{End, Engine, RotationRequest, WriteTx, rotate_in};
 use super::{Rotation, StoreError};
 
 /// The most rotations one commit takes: a burst's worth, while one transaction stays
@@ -25,11 +23,14 @@ pub(super) type RotationJob = (
 /// acknowledged before it is on disk. Should a statement or the commit fail, the group
 /// is rolled back and each rotation runs again on its own, so that one request's
 /// failure is never another's. Ends when the store is dropped.
-pub(super) async fn group_commits(writer: SqlitePool, mut queue: mpsc::Receiver<RotationJob>) {
+pub(super) async fn group_commits<E: Engine>(
+    writer: sqlx::Pool<E::Db>,
+    mut queue: mpsc::Receiver<RotationJob>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
         let requests: Vec<&RotationRequest> = group.iter().map(|(request, _)| request).collect();
-        match commit_together(&writer, &requests).await {
+        match commit_together::<E>(&writer, &requests).await {
             Ok(rotations) => {
                 for ((_, reply), rotation) in group.drain(..).zip(rotations) {
                     // A caller that went away (its client hung up) needs no answer.
@@ -38,7 +39,7 @@ pub(super) async fn group_commits(writer: SqlitePool, mut queue: mpsc::Receiver<
             }
             Err(_) => {
                 for (request, reply) in group.drain(..) {
-                    let result = commit_together(&writer, &[&request]).await;
+                    let result = commit_together::<E>(&writer, &[&request]).await;
                     let _ = reply.send(result.map(|mut rotations| rotations.remove(0)));
                 }
             }
@@ -47,18 +48,16 @@ pub(super) async fn group_commits(writer: SqlitePool, mut queue: mpsc::Receiver<
 }
 
 /// Runs `requests` in order in one writing transaction and commits it.
-async fn commit_together(
-    writer: &SqlitePool,
+async fn commit_together<E: Engine>(
+    writer: &sqlx::Pool<E::Db>,
     requests: &[&RotationRequest],
 ) -> Result<Vec<Rotation>, StoreError> {
-    let mut tx = WriteTx::<SqliteStore>::on(writer).await?;
-    let outcome = async {
+    WriteTx::<E>::run_on(writer, async |tx| {
         let mut rotations = Vec::with_capacity(requests.len());
         for request in requests {
-            rotations.push(rotate_in::<SqliteStore>(&mut tx, request).await?);
+            rotations.push(rotate_in::<E>(tx, request).await?);
         }
-        Ok((rotations, true))
-    }
-    .await;
-    tx.settle(outcome).await
+        Ok(End::Commit(rotations))
+    })
+    .await
 }

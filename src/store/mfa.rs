@@ -7,9 +7,10 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::outbox::NewMail;
-use super::{CodeSession, StoreError, User};
+use super::{CodeSession, StoreError};
 use crate::audit::Event;
-use crate::mfa::Amr;
+use crate::domain::Amr;
+use crate::domain::User;
 
 /// Answers a ticket survives; the next one finds it dead.
 pub const MAX_MFA_ATTEMPTS: i32 = 5;

@@ -54,12 +54,10 @@ pub use passkeys::{
     PasskeyStore, StoredPasskey,
 };
 pub use rotation::{Rotation, RotationPolicy};
-pub use sessions::{
-    EndReason, NewRefreshToken, NewSession, SessionEnds, SessionInfo, SessionLogin, SessionStore,
-};
+pub use sessions::{NewRefreshToken, NewSession, SessionEnds, SessionInfo, SessionStore};
 pub use sql::QueryPlan;
 pub use throttle::{Attempt, LoginThrottle, ThrottleStore};
-pub use users::{Credentials, NewUser, User, UserStore};
+pub use users::{Credentials, NewUser, UserStore};
 
 /// Every concern of one database.
 #[async_trait]

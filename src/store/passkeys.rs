@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{CodeSession, StoreError, User};
+use super::{CodeSession, StoreError};
 use crate::audit::Event;
-use crate::mfa::Amr;
+use crate::domain::Amr;
+use crate::domain::User;
 
 /// How long a ceremony may take between its options and its answer.
 pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);

@@ -2,10 +2,9 @@
 //! [`RotationPolicy::decide`] says what that state means; the store writes the verdict
 //! in the same transaction. One rule, tested here without a database, for both engines.
 
+use crate::domain::{EndReason, SessionLogin, User};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
-
-use super::{EndReason, SessionLogin, User};
 
 /// The rules a rotation applies, from configuration.
 #[derive(Debug, Clone, Copy)]

@@ -6,9 +6,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::Event;
-use crate::mfa::Amr;
+use crate::domain::Amr;
 
-use super::{Rotation, RotationPolicy, StoreError, User};
+use super::{Rotation, RotationPolicy, StoreError};
+use crate::domain::{EndReason, User};
 
 /// Everything a successful login writes, in one transaction.
 #[derive(Debug)]
@@ -37,55 +38,11 @@ pub struct NewSession {
     pub amr: Amr,
 }
 
-/// How a session was opened, which every access token of it states (`amr`,
-/// `auth_time`), after refreshes too.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionLogin {
-    pub amr: Amr,
-    pub auth_time: OffsetDateTime,
-}
-
 /// A refresh token to store: its digest and when it stops being accepted.
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken {
     pub hash: Vec<u8>,
     pub expires_at: OffsetDateTime,
-}
-
-/// Why a session ends, kept on the row for audit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndReason {
-    Logout,
-    LogoutAll,
-    Revoked,
-    PasswordChanged,
-    /// The password was reset with an emailed code: every session ends.
-    PasswordReset,
-    Expired,
-    ReuseDetected,
-    /// An admin disabled the account.
-    Disabled,
-    /// An admin logged the user out everywhere.
-    AdminLogout,
-    /// The user confirmed a second factor: every other session ends.
-    SecondFactorAdded,
-}
-
-impl EndReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Logout => "logout",
-            Self::LogoutAll => "logout_all",
-            Self::Revoked => "revoked",
-            Self::PasswordChanged => "password_changed",
-            Self::PasswordReset => "password_reset",
-            Self::Expired => "expired",
-            Self::ReuseDetected => "reuse_detected",
-            Self::Disabled => "disabled",
-            Self::AdminLogout => "admin_logout",
-            Self::SecondFactorAdded => "second_factor_added",
-        }
-    }
 }
 
 /// An active session, as its owner sees it.

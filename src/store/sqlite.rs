@@ -23,7 +23,6 @@ use const_format::concatcp;
 
 use super::sql::{
     CLAIMED_COLUMNS, Changed, DUE_MAIL, Engine, HotQuery, LOAD_REFRESH, RotationRequest,
-    SELECT_ADMIN_USERS,
 };
 use super::{Rotation, StoreError};
 
@@ -89,7 +88,7 @@ impl SqliteStore {
                             .await?
                     };
                     let (rotations, queue) = mpsc::channel(4 * MAX_GROUP);
-                    tokio::spawn(group_commits(writer.clone(), queue));
+                    tokio::spawn(group_commits::<SqliteStore>(writer.clone(), queue));
                     return Ok(Self {
                         pool,
                         writer,
@@ -107,13 +106,6 @@ impl SqliteStore {
         }
     }
 }
-
-/// `admin::PAGE` of the users whose email matches the trigram phrase `$4`.
-pub(crate) const SEARCH_EMAIL: &str = concatcp!(
-    SELECT_ADMIN_USERS,
-    "WHERE u.rowid IN (SELECT rowid FROM users_email_search WHERE users_email_search MATCH $4)
-       AND u.id > $2 ORDER BY u.id LIMIT $3"
-);
 
 #[async_trait]
 impl Engine for SqliteStore {
@@ -139,7 +131,10 @@ impl Engine for SqliteStore {
 
     fn email_search(text: &str) -> (&'static str, String) {
         // A quoted FTS5 phrase: every character literal, matched as a substring.
-        (SEARCH_EMAIL, format!("\"{}\"", text.replace('"', "\"\"")))
+        (
+            super::sql::SEARCH_FTS,
+            format!("\"{}\"", text.replace('"', "\"\"")),
+        )
     }
 
     fn explain(query: &HotQuery) -> &'static str {

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::audit::{Event, EventType};
+use crate::domain::normalize_email;
 use crate::store::{
     NewRefreshToken, NewSession, NewUser, RotationPolicy, SessionStore, Store, UserStore,
 };
@@ -14,7 +15,7 @@ fn user(id: Uuid, email: &str) -> NewUser {
     NewUser {
         id,
         email: email.to_owned(),
-        email_normalized: email.to_owned(),
+        email_normalized: normalize_email(email).expect("a valid address").1,
         password_hash: SecretString::from("$argon2id$stand-in"),
         created_at: OffsetDateTime::UNIX_EPOCH,
     }
@@ -88,7 +89,7 @@ async fn a_failing_rotation_does_not_take_its_group_down() {
             rehash: None,
             throttle_key: vec![1],
             source_key: None,
-            amr: crate::mfa::Amr::of(crate::mfa::Amr::PWD),
+            amr: crate::domain::Amr::of(crate::domain::Amr::PWD),
         };
         store.record_login(&session, &event()).await.unwrap();
     }

@@ -7,20 +7,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::audit::Event;
-
-/// A user as the rest of the application sees it (no password hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: Uuid,
-    pub email: String,
-    pub email_verified: bool,
-    pub disabled: bool,
-    pub created_at: OffsetDateTime,
-    /// Names like `admin`, carried by access tokens as the `roles` claim.
-    pub roles: Vec<String>,
-    /// A confirmed second factor exists: a login must finish with it.
-    pub mfa_enabled: bool,
-}
+use crate::domain::{NormalizedEmail, User};
 
 /// What a login needs to decide: the user and the stored hash.
 #[derive(Debug)]
@@ -33,7 +20,7 @@ pub struct Credentials {
 pub struct NewUser {
     pub id: Uuid,
     pub email: String,
-    pub email_normalized: String,
+    pub email_normalized: NormalizedEmail,
     pub password_hash: SecretString,
     pub created_at: OffsetDateTime,
 }
@@ -48,7 +35,7 @@ pub trait UserStore: Send + Sync {
     async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>, StoreError>;
     async fn credentials_by_email(
         &self,
-        email_normalized: &str,
+        email_normalized: &NormalizedEmail,
     ) -> Result<Option<Credentials>, StoreError>;
     async fn user(&self, user_id: Uuid) -> Result<Option<User>, StoreError>;
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<SecretString>, StoreError>;

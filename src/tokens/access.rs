@@ -2,6 +2,7 @@
 //! Verification pins the algorithm, the key id, the type, the issuer and the audience,
 //! and checks expiry against the injected clock.
 
+use crate::domain::{SessionLogin, User};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Header, Validation, decode, decode_header, encode};
@@ -10,7 +11,6 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::keys::{JwtAlgorithm, SigningKey};
-use crate::store::{SessionLogin, User};
 
 pub const TOKEN_TYPE: &str = "at+jwt";
 

@@ -44,7 +44,7 @@ fn valid(issuer: &AccessTokens) -> String {
         mfa_enabled: false,
     };
     let login = SessionLogin {
-        amr: crate::mfa::Amr::of("pwd"),
+        amr: crate::domain::Amr::of("pwd"),
         auth_time: *NOW,
     };
     issuer

@@ -20,6 +20,7 @@ mod factor_key;
 mod factor_rules;
 mod faults;
 mod guesses;
+mod layers;
 mod limits;
 mod link_second_step;
 mod login;

@@ -28,7 +28,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use crate::auth::TokenPair;
-use crate::store::User;
+use crate::domain::User;
 
 /// The route table: every endpoint with its handler (and, through the handler's
 /// `#[utoipa::path]`, its place in the OpenAPI document).

@@ -10,11 +10,10 @@ use uuid::Uuid;
 
 use super::codes::DELETE_CODES;
 use super::users::{roles_json, user_from_row};
-use super::{Conn, Engine, Row, WriteTx, announce_sessions_ended, connection};
+use super::{Conn, End, Engine, Row, WriteTx, announce_sessions_ended, connection};
 use crate::audit::Event;
-use crate::store::{
-    AdminNewUser, AdminStore, AdminUser, EndReason, StoreError, UserPatch, UserQuery,
-};
+use crate::domain::{EndReason, NormalizedEmail};
+use crate::store::{AdminNewUser, AdminStore, AdminUser, StoreError, UserPatch, UserQuery};
 
 /// Below this many characters a substring has no trigram, so no index can find it.
 const SHORTEST_INDEXED: usize = 3;
@@ -47,6 +46,13 @@ pub(crate) const SEARCH_LIKE: &str = concatcp!(
     "WHERE u.email_normalized LIKE $4 ESCAPE '\\' AND u.id > $2 ORDER BY u.id LIMIT $3"
 );
 pub(super) const BY_ID: &str = concatcp!(SELECT_ADMIN_USERS, "WHERE u.id = $2");
+/// SQLite's email search: `PAGE` of the users whose email matches the trigram phrase `$4`.
+pub(crate) const SEARCH_FTS: &str = concatcp!(
+    SELECT_ADMIN_USERS,
+    "WHERE u.rowid IN (SELECT rowid FROM users_email_search WHERE users_email_search MATCH $4)
+       AND u.id > $2 ORDER BY u.id LIMIT $3"
+);
+
 const BY_EMAIL: &str = concatcp!(SELECT_ADMIN_USERS, "WHERE u.email_normalized = $2");
 const INSERT: &str = "INSERT INTO users
      (id, email, email_normalized, password_hash, created_at, updated_at, email_verified, roles)
@@ -139,12 +145,12 @@ impl<E: Engine> AdminStore for E {
 
     async fn admin_user_by_email(
         &self,
-        email_normalized: &str,
+        email_normalized: &NormalizedEmail,
         now: OffsetDateTime,
     ) -> Result<Option<AdminUser>, StoreError> {
         let mut conn = connection(self).await?;
         let row = conn
-            .fetch_optional(BY_EMAIL, &[now.into(), email_normalized.into()])
+            .fetch_optional(BY_EMAIL, &[now.into(), email_normalized.as_str().into()])
             .await?;
         row.map(|row| admin_user_from_row(&row)).transpose()
     }
@@ -156,8 +162,7 @@ impl<E: Engine> AdminStore for E {
     ) -> Result<(), StoreError> {
         let roles = roles_json(&user.roles);
         let new = &user.user;
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let args = [
                 new.id.into(),
                 new.email.as_str().into(),
@@ -169,10 +174,9 @@ impl<E: Engine> AdminStore for E {
             ];
             tx.execute(INSERT, &args).await?;
             tx.record(event).await?;
-            Ok(((), true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(()))
+        })
+        .await
     }
 
     async fn update_user(
@@ -188,8 +192,7 @@ impl<E: Engine> AdminStore for E {
             Some((email, normalized)) => (Some(email.as_str()), Some(normalized.as_str())),
             None => (None, None),
         };
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let args = [
                 user_id.into(),
                 email.into(),
@@ -201,7 +204,7 @@ impl<E: Engine> AdminStore for E {
                 now.into(),
             ];
             if tx.execute(UPDATE, &args).await? == 0 {
-                return Ok((false, false));
+                return Ok(End::RollBack(false));
             }
             if patch.email.is_some() {
                 // Codes sent to the old address must not act on the account any more.
@@ -214,14 +217,13 @@ impl<E: Engine> AdminStore for E {
             }
             // Sessions ended, or the user that live ones show changed: every instance
             // drops what it cached of them.
-            announce_sessions_ended::<E>(&mut tx).await?;
+            announce_sessions_ended::<E>(tx).await?;
             for event in events {
                 tx.record(event).await?;
             }
-            Ok((true, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(true))
+        })
+        .await
     }
 }
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Conn, Engine, Row, WriteTx, connection, write_connection};
+use super::{Conn, End, Engine, Row, WriteTx, connection, write_connection};
 use crate::audit::Event;
 use crate::store::{ApiKeyInfo, ApiKeyStore, LAST_USED_PRECISION, NewApiKey, StoreError};
 
@@ -21,8 +21,7 @@ const REVOKE: &str = "UPDATE api_keys SET revoked_at = $2
 #[async_trait]
 impl<E: Engine> ApiKeyStore for E {
     async fn create_api_key(&self, key: &NewApiKey, event: &Event) -> Result<(), StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let args = [
                 key.id.into(),
                 key.name.as_str().into(),
@@ -31,10 +30,9 @@ impl<E: Engine> ApiKeyStore for E {
             ];
             tx.execute(INSERT, &args).await?;
             tx.record(event).await?;
-            Ok(((), true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(()))
+        })
+        .await
     }
 
     async fn use_api_key(
@@ -83,20 +81,18 @@ impl<E: Engine> ApiKeyStore for E {
         now: OffsetDateTime,
         event: Event,
     ) -> Result<Option<Uuid>, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let Some(row) = tx
                 .fetch_optional(REVOKE, &[name.into(), now.into()])
                 .await?
             else {
-                return Ok((None, false));
+                return Ok(End::RollBack(None));
             };
             let id = row.uuid("id")?;
             let event = event.detail("key_id", id.to_string());
             tx.record(&event).await?;
-            Ok((Some(id), true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(Some(id)))
+        })
+        .await
     }
 }

@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Conn, Engine, Row, WriteTx};
+use super::{Conn, End, Engine, Row, WriteTx};
 use crate::audit::Event;
 #[cfg(doc)]
 use crate::store::MAX_DAILY_CODE_FAILURES;
@@ -34,7 +34,7 @@ pub(super) async fn count_wrong<E: Engine>(
     presented: &Presented,
     now: OffsetDateTime,
     failed: Event,
-) -> Result<(Option<Redeemed>, bool), StoreError> {
+) -> Result<End<Option<Redeemed>>, StoreError> {
     let purpose = purpose.as_str();
     let mut users = Vec::new();
     if let Presented::Code { address, .. } = presented {
@@ -63,5 +63,5 @@ pub(super) async fn count_wrong<E: Engine>(
             }
         }
     }
-    Ok((None, true))
+    Ok(End::Commit(None))
 }

@@ -13,13 +13,13 @@ use super::outbox::queue_mail;
 use super::passkeys::FORGET_CHALLENGES;
 use super::sessions::open_session;
 use super::users::{USER, insert_user, user_from_row};
-use super::{Conn, Engine, Row, announce_sessions_ended, write_connection};
+use super::{Conn, End, Engine, Row, announce_sessions_ended, write_connection};
 use crate::audit::Event;
-use crate::mfa::Amr;
+use crate::domain::Amr;
+use crate::domain::{EndReason, User};
 use crate::store::{
-    CodeStore, Effect, EndReason, GUESS_WINDOW, MAX_CODE_ATTEMPTS, MAX_DAILY_CODE_FAILURES,
-    NewCode, NewMail, NewMfaTicket, NewUser, Presented, Redeemed, Redemption, SendLimit,
-    StoreError, User,
+    CodeStore, Effect, GUESS_WINDOW, MAX_CODE_ATTEMPTS, MAX_DAILY_CODE_FAILURES, NewCode, NewMail,
+    NewMfaTicket, NewUser, Presented, Redeemed, Redemption, SendLimit, StoreError,
 };
 
 pub(super) const SENT_SINCE: &str =
@@ -62,16 +62,14 @@ impl<E: Engine> CodeStore for E {
         mail: &NewMail,
         event: &Event,
     ) -> Result<User, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
-            let created = insert_user(&mut *tx, user).await?;
-            insert_code(&mut *tx, code).await?;
-            queue_mail(&mut *tx, mail, None).await?;
+        WriteTx::run(self, async |tx| {
+            let created = insert_user(&mut **tx, user).await?;
+            insert_code(&mut **tx, code).await?;
+            queue_mail(&mut **tx, mail, None).await?;
             tx.record(event).await?;
-            Ok((created, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(created))
+        })
+        .await
     }
 
     async fn issue(
@@ -81,15 +79,14 @@ impl<E: Engine> CodeStore for E {
         limit: SendLimit,
         event: Option<&Event>,
     ) -> Result<bool, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = issue_in::<E>(&mut tx, code, mail, limit, event).await;
-        tx.settle(outcome).await
+        WriteTx::run(self, async |tx| {
+            issue_in::<E>(tx, code, mail, limit, event).await
+        })
+        .await
     }
 
     async fn redeem(&self, redemption: &Redemption) -> Result<Option<Redeemed>, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = redeem_in::<E>(&mut tx, redemption).await;
-        tx.settle(outcome).await
+        WriteTx::run(self, async |tx| redeem_in::<E>(tx, redemption).await).await
     }
 
     async fn forget_expired_codes(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -110,7 +107,7 @@ async fn issue_in<E: Engine>(
     mail: &NewMail,
     limit: SendLimit,
     event: Option<&Event>,
-) -> Result<(bool, bool), StoreError> {
+) -> Result<End<bool>, StoreError> {
     if let Some(code) = code {
         // Concurrent sends to one user take turns here, so each counts what the one
         // before it sent (PostgreSQL; SQLite's writers already take turns).
@@ -125,7 +122,7 @@ async fn issue_in<E: Engine>(
             *n = row.map_or(Ok(0), |row| row.count("n"))?;
         }
         if !limit.allows(sent[0], sent[1]) {
-            return Ok((false, false));
+            return Ok(End::RollBack(false));
         }
     }
     if let Some(code) = code {
@@ -135,7 +132,7 @@ async fn issue_in<E: Engine>(
     if let Some(event) = event {
         tx.record(event).await?;
     }
-    Ok((true, true))
+    Ok(End::Commit(true))
 }
 
 /// Stores `code`, deleting the user's older code of its purpose.
@@ -162,7 +159,7 @@ async fn insert_code<C: Conn + ?Sized>(tx: &mut C, code: &NewCode) -> Result<(),
 async fn redeem_in<E: Engine>(
     tx: &mut WriteTx<E>,
     redemption: &Redemption,
-) -> Result<(Option<Redeemed>, bool), StoreError> {
+) -> Result<End<Option<Redeemed>>, StoreError> {
     let Redemption {
         purpose,
         presented,
@@ -281,5 +278,5 @@ async fn redeem_in<E: Engine>(
         session_opened,
         awaiting_second_factor,
     };
-    Ok((Some(redeemed), true))
+    Ok(End::Commit(Some(redeemed)))
 }

@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::mfa::{DELETE_RECOVERY_CODES, DELETE_TOTP, RECOMPUTE_MFA};
+use super::mfa::{DELETE_RECOVERY_CODES, DELETE_TOTP};
 use super::outbox::queue_mail;
-use super::{Conn, Engine, Row, WriteTx, connection, write_connection};
+use super::users::RECOMPUTE_MFA;
+use super::{Conn, End, Engine, Row, WriteTx, connection, write_connection};
 use time::OffsetDateTime;
 
 use crate::audit::Event;
@@ -102,8 +103,7 @@ impl<E: Engine> KeyStore for E {
         notice: &NewMail,
         event: &Event,
     ) -> Result<u64, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let rows = tx.fetch_all(SEALED_USERS, &[]).await?;
             let users = rows
                 .iter()
@@ -119,12 +119,11 @@ impl<E: Engine> KeyStore for E {
                     id: uuid::Uuid::now_v7(),
                     ..notice.clone()
                 };
-                queue_mail(&mut *tx, &notice, Some(user_id)).await?;
+                queue_mail(&mut **tx, &notice, Some(user_id)).await?;
                 tx.record(&event.clone().user(user_id)).await?;
             }
-            Ok((users.len() as u64, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(users.len() as u64))
+        })
+        .await
     }
 }

@@ -5,14 +5,18 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::mfa_finish::{USE_STEP, finish_in};
 use super::outbox::queue_mail;
 use super::sessions::amr_from_json;
-use super::users::END_OTHER_SESSIONS;
-use super::{Conn, Engine, Row, WriteTx, announce_sessions_ended, connection, write_connection};
+use super::users::{END_OTHER_SESSIONS, RECOMPUTE_MFA};
+use super::{
+    Conn, End, Engine, Row, WriteTx, announce_sessions_ended, connection, write_connection,
+};
 use crate::audit::Event;
+use crate::domain::EndReason;
 use crate::store::outbox::NewMail;
 use crate::store::{
-    EndReason, MAX_MFA_ATTEMPTS, MFA_TICKET_LIFETIME, MfaFinish, MfaFinished, MfaStore, MfaTicket,
+    MAX_MFA_ATTEMPTS, MFA_TICKET_LIFETIME, MfaFinish, MfaFinished, MfaStore, MfaTicket,
     NewMfaTicket, StoreError, TotpConfirmation, TotpFactor,
 };
 
@@ -24,21 +28,11 @@ const BEGIN_TOTP: &str = "INSERT INTO totp_factors (user_id, secret_sealed, crea
 const TOTP_FACTOR: &str = "SELECT secret_sealed, confirmed_at FROM totp_factors WHERE user_id = $1";
 const CONFIRM_TOTP: &str = "UPDATE totp_factors SET confirmed_at = $3, last_step = $2
      WHERE user_id = $1 AND confirmed_at IS NULL AND (last_step IS NULL OR last_step < $2)";
-/// The replay check: a step is accepted only above the last accepted one.
-pub(super) const USE_STEP: &str = "UPDATE totp_factors SET last_step = $2
-     WHERE user_id = $1 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $2)";
-pub(super) const USE_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_at = $3
-     WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL";
 pub(super) const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = $1";
 const INSERT_RECOVERY_CODE: &str =
     "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)";
 pub(super) const DELETE_TOTP: &str = "DELETE FROM totp_factors WHERE user_id = $1";
 const DELETE_TICKETS: &str = "DELETE FROM mfa_tickets WHERE user_id = $1";
-/// Sets `users.mfa_enabled` from the factors themselves: a confirmed TOTP, or a passkey.
-pub(super) const RECOMPUTE_MFA: &str = "UPDATE users SET updated_at = $2, mfa_enabled =
-        EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = users.id AND t.confirmed_at IS NOT NULL)
-        OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = users.id)
-     WHERE id = $1";
 const DELETE_PASSKEYS: &str = "DELETE FROM passkeys WHERE user_id = $1";
 pub(super) const INSERT_TICKET: &str =
     "INSERT INTO mfa_tickets (token_hash, user_id, amr, created_at, expires_at)
@@ -46,8 +40,6 @@ pub(super) const INSERT_TICKET: &str =
 pub(super) const CLAIM_ATTEMPT: &str = "UPDATE mfa_tickets SET attempts = attempts + 1
      WHERE token_hash = $1 AND expires_at > $2 AND attempts < $3
      RETURNING user_id, amr";
-pub(super) const TAKE_TICKET: &str =
-    "DELETE FROM mfa_tickets WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id";
 const PEEK_TICKET: &str = "SELECT user_id, amr FROM mfa_tickets
      WHERE token_hash = $1 AND expires_at > $2 AND attempts < $3";
 const FACTORS: &str = "SELECT
@@ -148,13 +140,12 @@ impl<E: Engine> MfaStore for E {
             event,
         } = confirmation;
         let (user_id, now) = (*user_id, *now);
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let args = [user_id.into(), (*step).into(), now.into()];
             if tx.execute(CONFIRM_TOTP, &args).await? == 0 {
-                return Ok((false, false));
+                return Ok(End::RollBack(false));
             }
-            set_recovery_codes(&mut *tx, user_id, recovery_hashes).await?;
+            set_recovery_codes(&mut **tx, user_id, recovery_hashes).await?;
             tx.execute(RECOMPUTE_MFA, &[user_id.into(), now.into()])
                 .await?;
             let reason = EndReason::SecondFactorAdded.as_str();
@@ -165,13 +156,12 @@ impl<E: Engine> MfaStore for E {
                 reason.into(),
             ];
             if tx.execute(END_OTHER_SESSIONS, &args).await? > 0 {
-                announce_sessions_ended::<E>(&mut tx).await?;
+                announce_sessions_ended::<E>(tx).await?;
             }
             tx.record(event).await?;
-            Ok((true, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(true))
+        })
+        .await
     }
 
     async fn remove_totp(
@@ -180,20 +170,18 @@ impl<E: Engine> MfaStore for E {
         step: i64,
         event: &Event,
     ) -> Result<bool, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             if tx.execute(USE_STEP, &[user_id.into(), step.into()]).await? == 0 {
-                return Ok((false, false));
+                return Ok(End::RollBack(false));
             }
             tx.execute(DELETE_TOTP, &[user_id.into()]).await?;
             tx.execute(DELETE_RECOVERY_CODES, &[user_id.into()]).await?;
             tx.execute(RECOMPUTE_MFA, &[user_id.into(), event.at.into()])
                 .await?;
             tx.record(event).await?;
-            Ok((true, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(true))
+        })
+        .await
     }
 
     async fn replace_recovery_codes(
@@ -203,17 +191,15 @@ impl<E: Engine> MfaStore for E {
         hashes: &[Vec<u8>],
         event: &Event,
     ) -> Result<bool, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             if tx.execute(USE_STEP, &[user_id.into(), step.into()]).await? == 0 {
-                return Ok((false, false));
+                return Ok(End::RollBack(false));
             }
-            set_recovery_codes(&mut *tx, user_id, hashes).await?;
+            set_recovery_codes(&mut **tx, user_id, hashes).await?;
             tx.record(event).await?;
-            Ok((true, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(true))
+        })
+        .await
     }
 
     async fn remove_factors(
@@ -222,17 +208,15 @@ impl<E: Engine> MfaStore for E {
         notice: &NewMail,
         event: &Event,
     ) -> Result<u64, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
-            let removed = delete_factors(&mut *tx, user_id, event.at).await?;
+        WriteTx::run(self, async |tx| {
+            let removed = delete_factors(&mut **tx, user_id, event.at).await?;
             if removed > 0 {
-                queue_mail(&mut *tx, notice, Some(user_id)).await?;
+                queue_mail(&mut **tx, notice, Some(user_id)).await?;
             }
             tx.record(&event.clone().detail("removed", removed)).await?;
-            Ok((removed, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(removed))
+        })
+        .await
     }
 
     async fn create_mfa_ticket(&self, ticket: &NewMfaTicket) -> Result<(), StoreError> {
@@ -277,8 +261,6 @@ impl<E: Engine> MfaStore for E {
     }
 
     async fn finish_mfa(&self, finish: &MfaFinish) -> Result<MfaFinished, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = super::mfa_finish::finish_in(&mut tx, finish).await;
-        tx.settle(outcome).await
+        WriteTx::run(self, async |tx| finish_in(tx, finish).await).await
     }
 }

@@ -1,19 +1,26 @@
 //! Finishing a login with its second factor ([`MfaStore::finish_mfa`]): the ticket,
 //! the factor and the new session, all in one transaction.
 
-use super::mfa::{TAKE_TICKET, USE_RECOVERY_CODE, USE_STEP};
 use super::outbox::queue_mail;
 use super::passkeys::USED as PASSKEY_USED;
 use super::sessions::{CLEAR_FAILURES, open_session};
 use super::users::{USER, user_from_row};
-use super::{Conn, Engine, Row, WriteTx};
+use super::{Conn, End, Engine, Row, WriteTx};
 use crate::store::{MfaFinish, MfaFinished, SecondFactor, StoreError};
+
+/// The replay check: a step is accepted only above the last accepted one.
+pub(super) const USE_STEP: &str = "UPDATE totp_factors SET last_step = $2
+     WHERE user_id = $1 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $2)";
+pub(super) const USE_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_at = $3
+     WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL";
+pub(super) const TAKE_TICKET: &str =
+    "DELETE FROM mfa_tickets WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id";
 
 /// [`MfaStore::finish_mfa`] inside `tx`: its answer, and whether to commit.
 pub(super) async fn finish_in<E: Engine>(
     tx: &mut WriteTx<E>,
     finish: &MfaFinish,
-) -> Result<(MfaFinished, bool), StoreError> {
+) -> Result<End<MfaFinished>, StoreError> {
     let MfaFinish {
         ticket_hash,
         factor,
@@ -29,7 +36,7 @@ pub(super) async fn finish_in<E: Engine>(
         .fetch_optional(TAKE_TICKET, &[ticket_hash.as_slice().into(), now.into()])
         .await?;
     let Some(taken) = taken else {
-        return Ok((MfaFinished::TicketGone, false));
+        return Ok(End::RollBack(MfaFinished::TicketGone));
     };
     let user_id = taken.uuid("user_id")?;
     let used = match factor {
@@ -52,14 +59,14 @@ pub(super) async fn finish_in<E: Engine>(
         }
     };
     if used == 0 {
-        return Ok((MfaFinished::Refused, false));
+        return Ok(End::RollBack(MfaFinished::Refused));
     }
     let row = tx.fetch_optional(USER, &[user_id.into()]).await?;
     let Some(user) = row.map(|row| user_from_row(&row)).transpose()? else {
-        return Ok((MfaFinished::TicketGone, false));
+        return Ok(End::RollBack(MfaFinished::TicketGone));
     };
     if user.disabled {
-        return Ok((MfaFinished::TicketGone, false));
+        return Ok(End::RollBack(MfaFinished::TicketGone));
     }
     open_session(&mut **tx, user_id, session, amr, now).await?;
     for key in throttle_keys {
@@ -72,5 +79,5 @@ pub(super) async fn finish_in<E: Engine>(
     }
     tx.record(&event.clone().user(user_id).session(session.id))
         .await?;
-    Ok((MfaFinished::LoggedIn(user), true))
+    Ok(End::Commit(MfaFinished::LoggedIn(user)))
 }

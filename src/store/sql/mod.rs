@@ -31,14 +31,14 @@ mod throttle;
 mod users;
 mod write_tx;
 
-pub(crate) use admin::{SEARCH_LIKE, SELECT_ADMIN_USERS, contains_pattern};
+pub(crate) use admin::{SEARCH_FTS, SEARCH_LIKE, contains_pattern};
 pub(crate) use outbox::{CLAIMED_COLUMNS, DUE_MAIL};
 pub(crate) use plans::HotQuery;
 pub use plans::QueryPlan;
-pub(crate) use rotate::{RotationRequest, rotate_in};
+pub(crate) use rotate::rotate_in;
 pub(crate) use seam::{Arg, Changed, Conn, Row};
-pub(crate) use sessions::LOAD_REFRESH;
-pub(crate) use write_tx::WriteTx;
+pub(crate) use sessions::{LOAD_REFRESH, RotationRequest};
+pub(crate) use write_tx::{End, WriteTx};
 
 use async_trait::async_trait;
 
@@ -109,9 +109,10 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// transaction of its own; an engine whose writers take turns (SQLite) can instead
     /// commit concurrent rotations together, one disk flush for many.
     async fn commit_rotation(&self, request: RotationRequest) -> Result<Rotation, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = rotate_in::<Self>(&mut tx, &request).await;
-        tx.settle(outcome.map(|rotation| (rotation, true))).await
+        WriteTx::run(self, async |tx| {
+            Ok(End::Commit(rotate_in::<Self>(tx, &request).await?))
+        })
+        .await
     }
 }
 

@@ -5,14 +5,14 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::mfa::RECOMPUTE_MFA;
 use super::sessions::open_session;
-use super::users::{USER, user_from_row};
-use super::{Conn, Engine, Row, WriteTx, connection, write_connection};
+use super::users::{RECOMPUTE_MFA, USER, user_from_row};
+use super::{Conn, End, Engine, Row, WriteTx, connection, write_connection};
 use crate::audit::Event;
+use crate::domain::User;
 use crate::store::{
     CHALLENGE_LIFETIME, Challenge, ChallengeKind, NewChallenge, NewPasskey, PasskeyLogin,
-    PasskeyStore, StoreError, StoredPasskey, User,
+    PasskeyStore, StoreError, StoredPasskey,
 };
 
 const PUT_CHALLENGE: &str =
@@ -103,8 +103,7 @@ impl<E: Engine> PasskeyStore for E {
     }
 
     async fn add_passkey(&self, passkey: &NewPasskey, event: &Event) -> Result<(), StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let args = [
                 passkey.id.into(),
                 passkey.user_id.into(),
@@ -117,10 +116,9 @@ impl<E: Engine> PasskeyStore for E {
             let args = [passkey.user_id.into(), passkey.created_at.into()];
             tx.execute(RECOMPUTE_MFA, &args).await?;
             tx.record(event).await?;
-            Ok(((), true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(()))
+        })
+        .await
     }
 
     async fn delete_passkey(
@@ -129,23 +127,20 @@ impl<E: Engine> PasskeyStore for E {
         id: Uuid,
         event: &Event,
     ) -> Result<bool, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             if tx.execute(DELETE, &[id.into(), user_id.into()]).await? == 0 {
-                return Ok((false, false));
+                return Ok(End::RollBack(false));
             }
             tx.execute(RECOMPUTE_MFA, &[user_id.into(), event.at.into()])
                 .await?;
             tx.record(event).await?;
-            Ok((true, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(true))
+        })
+        .await
     }
 
     async fn passkey_login(&self, login: &PasskeyLogin) -> Result<Option<User>, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let PasskeyLogin {
                 passkey_id,
                 user_id,
@@ -163,21 +158,20 @@ impl<E: Engine> PasskeyStore for E {
                 now.into(),
             ];
             if tx.execute(USED, &args).await? == 0 {
-                return Ok((None, false));
+                return Ok(End::RollBack(None));
             }
             let row = tx.fetch_optional(USER, &[user_id.into()]).await?;
             let Some(user) = row.map(|row| user_from_row(&row)).transpose()? else {
-                return Ok((None, false));
+                return Ok(End::RollBack(None));
             };
             if user.disabled {
-                return Ok((None, false));
+                return Ok(End::RollBack(None));
             }
-            open_session(&mut *tx, user_id, session, amr, now).await?;
+            open_session(&mut **tx, user_id, session, amr, now).await?;
             tx.record(&event.clone().user(user_id).session(session.id))
                 .await?;
-            Ok((Some(user), true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(Some(user)))
+        })
+        .await
     }
 }

@@ -10,11 +10,10 @@ use uuid::Uuid;
 use super::outbox::{CLAIMED_COLUMNS, DUE_MAIL};
 use super::{Arg, Conn, Engine, Row, connection};
 use super::{
-    LOAD_REFRESH, admin, api_keys, audit, code_guesses, codes, mfa, outbox, sessions, throttle,
-    users,
+    LOAD_REFRESH, admin, api_keys, audit, code_guesses, codes, mfa, mfa_finish, outbox, rotate,
+    sessions, throttle, users,
 };
 use crate::store::StoreError;
-use crate::store::sqlite::SEARCH_EMAIL;
 
 /// One query's plan, a line per step.
 #[derive(Debug, Clone)]
@@ -67,9 +66,9 @@ const HOT: &[HotQuery] = hot! {
     "login throttle: the failure count": throttle::COUNT => || vec![digest(), 1.into(), at()];
     "bearer check: the session and its user": sessions::SESSION_USER => || vec![id(), id()];
     "refresh: the token with its session and user": LOAD_REFRESH => || vec![digest()];
-    "refresh: mark the token used": sessions::MARK_USED => || vec![digest(), at()];
-    "refresh: a replay's child token": sessions::CHILD_EXPIRY => || vec![digest(), digest()];
-    "refresh: touch the session": sessions::TOUCH => || vec![id(), at()];
+    "refresh: mark the token used": rotate::MARK_USED => || vec![digest(), at()];
+    "refresh: a replay's child token": rotate::CHILD_EXPIRY => || vec![digest(), digest()];
+    "refresh: touch the session": rotate::TOUCH => || vec![id(), at()];
     "refresh: end the session (reuse, expiry)": sessions::END => || vec![id(), at(), "r".into()];
     "sessions: list the user's": sessions::LIST => || vec![id()];
     "logout: end one session": sessions::END_ONE => || vec![id(), id(), at(), "r".into()];
@@ -103,9 +102,9 @@ const HOT: &[HotQuery] = hot! {
     "audit: every event": audit::ALL => || vec![None::<Uuid>.into(), "".into(), at(), at(), id(), 50.into()];
     "cleanup: expired audit events": audit::EXPIRE => || vec![at(), 1_000.into()];
     "mfa: count an answer on the ticket": mfa::CLAIM_ATTEMPT => || vec![digest(), at(), 5.into()];
-    "mfa: take the ticket": mfa::TAKE_TICKET => || vec![digest(), at()];
-    "mfa: accept a TOTP step once": mfa::USE_STEP => || vec![id(), 1i64.into()];
-    "mfa: use a recovery code": mfa::USE_RECOVERY_CODE => || vec![id(), digest(), at()];
+    "mfa: take the ticket": mfa_finish::TAKE_TICKET => || vec![digest(), at()];
+    "mfa: accept a TOTP step once": mfa_finish::USE_STEP => || vec![id(), 1i64.into()];
+    "mfa: use a recovery code": mfa_finish::USE_RECOVERY_CODE => || vec![id(), digest(), at()];
     "cleanup: expired mfa tickets": mfa::FORGET_TICKETS => || vec![at()];
 };
 
@@ -113,7 +112,7 @@ const HOT: &[HotQuery] = hot! {
 /// SQLite, a `LIKE` pattern on PostgreSQL), each served by its own trigram index.
 const SEARCH: HotQuery = HotQuery {
     name: "admin: search users by part of the email",
-    sqlite: concatcp!("EXPLAIN QUERY PLAN ", SEARCH_EMAIL),
+    sqlite: concatcp!("EXPLAIN QUERY PLAN ", admin::SEARCH_FTS),
     postgres: concatcp!("EXPLAIN ", admin::SEARCH_LIKE),
     args: Vec::new,
 };

@@ -3,14 +3,19 @@
 //! [`RotationPolicy::decide`] judges, and the verdict is written in the same
 //! transaction.
 
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::sessions::{CHILD_EXPIRY, END, INSERT_REFRESH, MARK_USED, TOUCH, amr_from_json};
+use super::sessions::{END, INSERT_REFRESH, RotationRequest, amr_from_json};
 use super::users::user_from_row;
 use super::{Conn, Engine, Row, announce_sessions_ended};
+use crate::domain::{SessionLogin, User};
 use crate::store::rotation::{RefreshState, Verdict};
-use crate::store::{NewRefreshToken, Rotation, RotationPolicy, SessionLogin, StoreError, User};
+use crate::store::{Rotation, StoreError};
+
+pub(super) const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1";
+pub(super) const CHILD_EXPIRY: &str =
+    "SELECT expires_at FROM refresh_tokens WHERE token_hash = $1 AND parent_hash = $2";
+pub(super) const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1";
 
 fn refresh_state(row: &impl Row) -> Result<(Uuid, User, SessionLogin, RefreshState), StoreError> {
     let user = user_from_row(row)?;
@@ -26,15 +31,6 @@ fn refresh_state(row: &impl Row) -> Result<(Uuid, User, SessionLogin, RefreshSta
         last_used_at: row.time("last_used_at")?,
     };
     Ok((row.uuid("session_id")?, user, login, state))
-}
-
-/// A rotation to run: the digest presented, the token to issue, when, under which rules.
-#[derive(Debug)]
-pub(crate) struct RotationRequest {
-    pub presented: Vec<u8>,
-    pub next: NewRefreshToken,
-    pub now: OffsetDateTime,
-    pub policy: RotationPolicy,
 }
 
 /// One rotation's reads and writes, in a writing transaction the caller commits (on

@@ -8,14 +8,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::WriteTx;
-use super::rotate::RotationRequest;
 use super::users::user_from_row;
-use super::{Conn, Engine, Row, announce_sessions_ended, connection};
+use super::{Conn, End, Engine, Row, announce_sessions_ended, connection};
 use crate::audit::Event;
-use crate::mfa::Amr;
+use crate::domain::Amr;
+use crate::domain::{EndReason, User};
 use crate::store::{
-    CodeSession, EndReason, NewRefreshToken, NewSession, Rotation, RotationPolicy, SessionEnds,
-    SessionInfo, SessionStore, StoreError, User,
+    CodeSession, NewRefreshToken, NewSession, Rotation, RotationPolicy, SessionEnds, SessionInfo,
+    SessionStore, StoreError,
 };
 
 /// The columns every `LOAD_REFRESH_FOR_UPDATE` selects, for [`refresh_state`].
@@ -28,6 +28,15 @@ pub(crate) const LOAD_REFRESH: &str =
      JOIN sessions s ON s.id = t.session_id
      JOIN users u ON u.id = s.user_id
      WHERE t.token_hash = $1";
+
+/// A rotation to run: the digest presented, the token to issue, when, under which rules.
+#[derive(Debug)]
+pub(crate) struct RotationRequest {
+    pub presented: Vec<u8>,
+    pub next: NewRefreshToken,
+    pub now: OffsetDateTime,
+    pub policy: RotationPolicy,
+}
 
 pub(super) const INSERT_SESSION: &str =
     "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip, amr)
@@ -48,10 +57,6 @@ pub(super) const REHASH: &str =
 pub(super) const CLEAR_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
 const REMEMBER_SOURCE: &str = "INSERT INTO login_sources (key, last_success_at) VALUES ($1, $2)
      ON CONFLICT (key) DO UPDATE SET last_success_at = excluded.last_success_at";
-pub(super) const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1";
-pub(super) const CHILD_EXPIRY: &str =
-    "SELECT expires_at FROM refresh_tokens WHERE token_hash = $1 AND parent_hash = $2";
-pub(super) const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1";
 pub(super) const END: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1";
 pub(super) const SESSION_USER: &str =
     "SELECT u.id, u.email, u.email_verified, u.disabled, u.created_at, u.roles, u.mfa_enabled,
@@ -115,8 +120,7 @@ impl<E: Engine> SessionStore for E {
     }
 
     async fn record_login(&self, session: &NewSession, event: &Event) -> Result<(), StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let (user_id, now) = (session.user_id, session.created_at);
             let verified = session.verified_hash.expose_secret();
             let stamped = tx
@@ -164,10 +168,9 @@ impl<E: Engine> SessionStore for E {
                     .await?;
             }
             tx.record(event).await?;
-            Ok(((), true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(()))
+        })
+        .await
     }
 
     async fn rotate_refresh_token(
@@ -241,17 +244,15 @@ impl<E: Engine> SessionStore for E {
             now.into(),
             reason.as_str().into(),
         ];
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             if tx.execute(END_ONE, &args).await? == 0 {
-                return Ok((false, false));
+                return Ok(End::RollBack(false));
             }
-            announce_sessions_ended::<E>(&mut tx).await?;
+            announce_sessions_ended::<E>(tx).await?;
             tx.record(event).await?;
-            Ok((true, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(true))
+        })
+        .await
     }
 
     async fn end_sessions(
@@ -268,15 +269,13 @@ impl<E: Engine> SessionStore for E {
             now.into(),
             reason.as_str().into(),
         ];
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let ended = tx.execute(END_ALL, &args).await?;
-            announce_sessions_ended::<E>(&mut tx).await?;
+            announce_sessions_ended::<E>(tx).await?;
             tx.record(event).await?;
-            Ok((ended, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(ended))
+        })
+        .await
     }
 
     async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<i64, StoreError> {

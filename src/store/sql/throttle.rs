@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::WriteTx;
-use super::{Conn, Engine, Row, write_connection};
+use super::{Conn, End, Engine, Row, write_connection};
 use crate::store::{Attempt, LoginThrottle, StoreError, ThrottleStore};
 
 // A new key starts at zero failures: its first attempt is allowed whatever the time.
@@ -32,8 +32,7 @@ impl<E: Engine> ThrottleStore for E {
         now: OffsetDateTime,
         policy: LoginThrottle,
     ) -> Result<Attempt, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let mut key = key;
             if let Some(source) = source {
                 let row = tx.fetch_optional(KNOWN, &[source.into()]).await?;
@@ -63,15 +62,14 @@ impl<E: Engine> ThrottleStore for E {
             let failures = match policy.decide(failures, last, now) {
                 Ok(failures) => failures,
                 // Refused: nothing to count.
-                Err(refused) => return Ok((refused, false)),
+                Err(refused) => return Ok(End::RollBack(refused)),
             };
             let failures = i32::try_from(failures).unwrap_or(i32::MAX);
             tx.execute(COUNT, &[key.into(), failures.into(), now.into()])
                 .await?;
-            Ok((Attempt::Allowed, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(Attempt::Allowed))
+        })
+        .await
     }
 
     async fn release_login_attempt(

@@ -6,9 +6,16 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::WriteTx;
-use super::{Arg, Conn, Engine, Row, announce_sessions_ended, connection};
+use super::{Arg, Conn, End, Engine, Row, announce_sessions_ended, connection};
 use crate::audit::Event;
-use crate::store::{Credentials, EndReason, NewUser, StoreError, User, UserStore};
+use crate::domain::{EndReason, NormalizedEmail, User};
+use crate::store::{Credentials, NewUser, StoreError, UserStore};
+
+/// Sets `users.mfa_enabled` from the factors themselves: a confirmed TOTP, or a passkey.
+pub(super) const RECOMPUTE_MFA: &str = "UPDATE users SET updated_at = $2, mfa_enabled =
+        EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = users.id AND t.confirmed_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = users.id)
+     WHERE id = $1";
 
 const INSERT: &str =
     "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at)
@@ -85,38 +92,34 @@ pub(super) async fn insert_user<C: Conn + ?Sized>(
 #[async_trait]
 impl<E: Engine> UserStore for E {
     async fn create_user(&self, user: &NewUser, event: &Event) -> Result<User, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
-            let created = insert_user(&mut *tx, user).await?;
+        WriteTx::run(self, async |tx| {
+            let created = insert_user(&mut **tx, user).await?;
             tx.record(event).await?;
-            Ok((created, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(created))
+        })
+        .await
     }
 
     async fn import_users(&self, users: &[NewUser]) -> Result<Vec<bool>, StoreError> {
         // One commit for the lot: a commit waits for the disk, a row does not.
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let mut inserted = Vec::with_capacity(users.len());
             for user in users {
                 let args = insert_args(user);
                 inserted.push(tx.execute(INSERT_UNLESS_TAKEN, &args).await? == 1);
             }
-            Ok((inserted, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(inserted))
+        })
+        .await
     }
 
     async fn credentials_by_email(
         &self,
-        email_normalized: &str,
+        email_normalized: &NormalizedEmail,
     ) -> Result<Option<Credentials>, StoreError> {
         let mut conn = connection(self).await?;
         let Some(row) = conn
-            .fetch_optional(CREDENTIALS_BY_EMAIL, &[email_normalized.into()])
+            .fetch_optional(CREDENTIALS_BY_EMAIL, &[email_normalized.as_str().into()])
             .await?
         else {
             return Ok(None);
@@ -150,8 +153,7 @@ impl<E: Engine> UserStore for E {
         now: OffsetDateTime,
         event: &Event,
     ) -> Result<(), StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             let hash = new_hash.expose_secret();
             tx.execute(SET_PASSWORD, &[user_id.into(), hash.into(), now.into()])
                 .await?;
@@ -166,12 +168,11 @@ impl<E: Engine> UserStore for E {
                 ],
             )
             .await?;
-            announce_sessions_ended::<E>(&mut tx).await?;
+            announce_sessions_ended::<E>(tx).await?;
             tx.record(event).await?;
-            Ok(((), true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(()))
+        })
+        .await
     }
 
     async fn export_users(&self) -> Result<Vec<(String, SecretString)>, StoreError> {
@@ -185,16 +186,14 @@ impl<E: Engine> UserStore for E {
     }
 
     async fn delete_user(&self, user_id: Uuid, event: &Event) -> Result<bool, StoreError> {
-        let mut tx = WriteTx::begin(self).await?;
-        let outcome = async {
+        WriteTx::run(self, async |tx| {
             if tx.execute(DELETE, &[user_id.into()]).await? == 0 {
-                return Ok((false, false));
+                return Ok(End::RollBack(false));
             }
-            announce_sessions_ended::<E>(&mut tx).await?;
+            announce_sessions_ended::<E>(tx).await?;
             tx.record(event).await?;
-            Ok((true, true))
-        }
-        .await;
-        tx.settle(outcome).await
+            Ok(End::Commit(true))
+        })
+        .await
     }
 }

@@ -27,13 +27,8 @@ pub(crate) struct WriteTx<E: Engine + ?Sized> {
 }
 
 impl<E: Engine + ?Sized> WriteTx<E> {
-    /// A connection from `engine`'s writers, inside a writing transaction.
-    pub(crate) async fn begin(engine: &E) -> Result<Self, StoreError> {
-        Self::on(engine.writer()).await
-    }
-
     /// A connection from `pool`, inside a writing transaction.
-    pub(crate) async fn on(pool: &sqlx::Pool<E::Db>) -> Result<Self, StoreError> {
+    async fn on(pool: &sqlx::Pool<E::Db>) -> Result<Self, StoreError> {
         // Counted open before `BEGIN` is sent: a request cancelled while it runs (a
         // client that went away) must not hand the pool a connection inside a
         // transaction, where the next writer's `BEGIN` fails ("cannot start a
@@ -55,15 +50,31 @@ impl<E: Engine + ?Sized> WriteTx<E> {
         Ok(())
     }
 
-    /// Commits what `outcome` says to keep (`(value, true)`), rolls back anything
-    /// else, and answers `outcome`'s value or error.
-    pub(crate) async fn settle<T>(
-        mut self,
-        outcome: Result<(T, bool), StoreError>,
+    /// Runs `work` in a writing transaction on `engine`'s writers: commits when it
+    /// answers [`End::Commit`], rolls back on [`End::RollBack`] or an error, and
+    /// answers its value or error. The one way the store writes.
+    pub(crate) async fn run<T>(
+        engine: &E,
+        work: impl AsyncFnOnce(&mut Self) -> Result<End<T>, StoreError>,
     ) -> Result<T, StoreError> {
+        Self::run_on(engine.writer(), work).await
+    }
+
+    /// [`Self::run`] on a connection from `pool`.
+    pub(crate) async fn run_on<T>(
+        pool: &sqlx::Pool<E::Db>,
+        work: impl AsyncFnOnce(&mut Self) -> Result<End<T>, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut tx = Self::on(pool).await?;
+        let outcome = work(&mut tx).await;
+        tx.settle(outcome).await
+    }
+
+    /// Ends the transaction as `outcome` says, and answers its value or error.
+    async fn settle<T>(mut self, outcome: Result<End<T>, StoreError>) -> Result<T, StoreError> {
         let (value, end) = match outcome {
-            Ok((value, true)) => (Ok(value), "COMMIT"),
-            Ok((value, false)) => (Ok(value), "ROLLBACK"),
+            Ok(End::Commit(value)) => (Ok(value), "COMMIT"),
+            Ok(End::RollBack(value)) => (Ok(value), "ROLLBACK"),
             Err(e) => (Err(e), "ROLLBACK"),
         };
         let ended = self.conn.execute(end, &[]).await;
@@ -80,6 +91,13 @@ impl<E: Engine + ?Sized> WriteTx<E> {
             }
         }
     }
+}
+
+/// How a transaction's work ends: what it keeps, or what it answers having kept
+/// nothing (a compare-and-set that found the row changed, say).
+pub(crate) enum End<T> {
+    Commit(T),
+    RollBack(T),
 }
 
 impl<E: Engine + ?Sized> Deref for WriteTx<E> {

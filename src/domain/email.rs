@@ -16,9 +16,33 @@ pub enum EmailError {
     Invalid,
 }
 
+/// An address in the form that is unique in the store: trimmed, NFKC, lowercased, its
+/// domain in IDNA ASCII. Made only by [`normalize_email`], so a store lookup can take
+/// nothing that was not parsed first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NormalizedEmail(String);
+
+impl NormalizedEmail {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for NormalizedEmail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<NormalizedEmail> for String {
+    fn from(email: NormalizedEmail) -> Self {
+        email.0
+    }
+}
+
 /// Returns the address as it will be shown (trimmed, NFKC) and the normalized form
 /// (also lowercased) that is unique in the store.
-pub fn normalize_email(raw: &str) -> Result<(String, String), EmailError> {
+pub fn normalize_email(raw: &str) -> Result<(String, NormalizedEmail), EmailError> {
     let display: String = raw.trim().nfkc().collect();
     if display.is_empty() {
         return Err(EmailError::Empty);
@@ -44,7 +68,7 @@ pub fn normalize_email(raw: &str) -> Result<(String, String), EmailError> {
         return Err(EmailError::Invalid);
     }
     let normalized = format!("{}@{domain}", parsed.local_part().to_lowercase());
-    Ok((display, normalized))
+    Ok((display, NormalizedEmail(normalized)))
 }
 
 #[cfg(test)]
@@ -55,7 +79,7 @@ mod tests {
     fn normalizes_case_and_whitespace() {
         let (display, normalized) = normalize_email("  Ada@Example.COM ").unwrap();
         assert_eq!(display, "Ada@Example.COM");
-        assert_eq!(normalized, "ada@example.com");
+        assert_eq!(normalized.as_str(), "ada@example.com");
     }
 
     #[test]
@@ -80,10 +104,10 @@ mod tests {
     fn a_domain_in_any_script_is_one_account() {
         let (display, unicode) = normalize_email("Ada@Ру.com").unwrap();
         assert_eq!(display, "Ada@Ру.com");
-        assert_eq!(unicode, "ada@xn--p1ag.com");
+        assert_eq!(unicode.as_str(), "ada@xn--p1ag.com");
         assert_eq!(normalize_email("ada@XN--P1AG.com").unwrap().1, unicode);
         assert_eq!(
-            normalize_email("ada@straße.de").unwrap().1,
+            normalize_email("ada@straße.de").unwrap().1.as_str(),
             "ada@xn--strae-oqa.de"
         );
     }
@@ -125,7 +149,7 @@ mod tests {
             #[test]
             fn normalizing_is_idempotent(raw in address()) {
                 if let Ok((display, normalized)) = normalize_email(&raw) {
-                    prop_assert_eq!(&normalize_email(&normalized).unwrap().1, &normalized);
+                    prop_assert_eq!(&normalize_email(normalized.as_str()).unwrap().1, &normalized);
                     prop_assert_eq!(&normalize_email(&display).unwrap().1, &normalized);
                 }
             }
@@ -138,7 +162,7 @@ mod tests {
                 let Ok((_, normalized)) = normalize_email(&format!("{local}@{domain}")) else {
                     return Ok(());
                 };
-                let ascii = normalized.split('@').nth(1).unwrap().to_owned();
+                let ascii = normalized.as_str().split('@').nth(1).unwrap().to_owned();
                 prop_assert!(ascii.is_ascii());
                 let mut spellings = vec![
                     format!("{local}@{ascii}"),
