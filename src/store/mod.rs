@@ -83,6 +83,9 @@ pub trait Store:
     /// `sql/plans.rs`); `price_out_scans` shows where an index could serve a query
     /// that a small table makes cheaper to scan.
     async fn query_plans(&self, price_out_scans: bool) -> Result<Vec<QueryPlan>, StoreError>;
+    /// The statements of `sql/` this database refuses to prepare, each named with
+    /// the database's reason: none, unless a statement and the schema disagree.
+    async fn unpreparable(&self) -> Result<Vec<(&'static str, String)>, StoreError>;
     /// Makes what was erased unrecoverable from the database's files (SQLite: empties
     /// the write-ahead log, which still holds old page images): at a clean stop.
     async fn scrub(&self) -> Result<(), StoreError>;

@@ -63,3 +63,14 @@ fn full_scans_are_told_from_index_searches() {
         "SCAN users_email_search VIRTUAL TABLE INDEX 0:M1"
     ));
 }
+
+/// A misspelled column or table fails here, on each backend, not in the one request
+/// that would run the statement.
+#[tokio::test]
+async fn every_statement_prepares() {
+    let db = TestDatabase::new().await;
+    let store = open(&db.url, 2, Permissions::Strict).await.unwrap();
+    store.migrate().await.unwrap();
+    let refused = store.unpreparable().await.unwrap();
+    assert!(refused.is_empty(), "{refused:#?}");
+}

@@ -19,7 +19,7 @@ use crate::store::{AdminNewUser, AdminStore, AdminUser, StoreError, UserPatch, U
 const SHORTEST_INDEXED: usize = 3;
 
 /// The columns of an [`AdminUser`], for users `u` (`$1`: now, for the session count).
-const ADMIN_USER_COLUMNS: &str = "SELECT u.id, u.email, u.email_verified,
+pub(super) const ADMIN_USER_COLUMNS: &str = "SELECT u.id, u.email, u.email_verified,
         u.disabled, u.created_at, u.roles, u.mfa_enabled, u.last_login_at, u.metadata,
         (SELECT count(*) FROM sessions s
          WHERE s.user_id = u.id AND s.ended_at IS NULL AND s.expires_at > $1) AS sessions ";
@@ -53,16 +53,16 @@ pub(crate) const SEARCH_FTS: &str = concatcp!(
        AND u.id > $2 ORDER BY u.id LIMIT $3"
 );
 
-const BY_EMAIL: &str = concatcp!(SELECT_ADMIN_USERS, "WHERE u.email_normalized = $2");
-const INSERT: &str = "INSERT INTO users
+pub(super) const BY_EMAIL: &str = concatcp!(SELECT_ADMIN_USERS, "WHERE u.email_normalized = $2");
+pub(super) const INSERT: &str = "INSERT INTO users
      (id, email, email_normalized, password_hash, created_at, updated_at, email_verified, roles)
      VALUES ($1, $2, $3, $4, $5, $5, $6, $7)";
-const UPDATE: &str = "UPDATE users SET
+pub(super) const UPDATE: &str = "UPDATE users SET
         email = COALESCE($2, email), email_normalized = COALESCE($3, email_normalized),
         email_verified = COALESCE($4, email_verified), disabled = COALESCE($5, disabled),
         roles = COALESCE($6, roles), metadata = COALESCE($7, metadata), updated_at = $8
      WHERE id = $1";
-const END_ALL: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3
+pub(super) const END_ALL: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3
      WHERE user_id = $1 AND ended_at IS NULL";
 
 /// A `LIKE` pattern matching any string that contains `text`.

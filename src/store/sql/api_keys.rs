@@ -8,14 +8,14 @@ use super::{Conn, End, Engine, Row, WriteTx, connection, write_connection};
 use crate::audit::Event;
 use crate::store::{ApiKeyInfo, ApiKeyStore, LAST_USED_PRECISION, NewApiKey, StoreError};
 
-const INSERT: &str =
+pub(super) const INSERT: &str =
     "INSERT INTO api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)";
 pub(super) const LIVE: &str =
     "SELECT id, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL";
-const STAMP: &str = "UPDATE api_keys SET last_used_at = $2 WHERE id = $1";
-const LIST: &str = "SELECT id, name, created_at, last_used_at, revoked_at FROM api_keys
+pub(super) const STAMP: &str = "UPDATE api_keys SET last_used_at = $2 WHERE id = $1";
+pub(super) const LIST: &str = "SELECT id, name, created_at, last_used_at, revoked_at FROM api_keys
      ORDER BY created_at, id";
-const REVOKE: &str = "UPDATE api_keys SET revoked_at = $2
+pub(super) const REVOKE: &str = "UPDATE api_keys SET revoked_at = $2
      WHERE name = $1 AND revoked_at IS NULL RETURNING id";
 
 #[async_trait]

@@ -9,7 +9,7 @@ use super::{Conn, Engine, Row, connection, write_connection};
 use crate::audit::{Actor, Event, EventType, Origin, Outcome};
 use crate::store::{AuditQuery, AuditStore, StoreError};
 
-const INSERT: &str = "INSERT INTO audit_events
+pub(super) const INSERT: &str = "INSERT INTO audit_events
      (id, at, type, outcome, actor_kind, actor_id, user_id, session_id, ip, user_agent,
       request_id, details)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";

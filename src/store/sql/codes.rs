@@ -26,7 +26,7 @@ pub(super) const SENT_SINCE: &str =
     "SELECT count(*) AS n FROM outbox WHERE recipient_key = $1 AND created_at > $2";
 pub(super) const KILL_OLDER: &str =
     "DELETE FROM one_time_codes WHERE user_id = $1 AND purpose = $2";
-const INSERT: &str = "INSERT INTO one_time_codes
+pub(super) const INSERT: &str = "INSERT INTO one_time_codes
      (id, user_id, purpose, address, token_hash, code_hash, new_email, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 // A link's token is 256 bits: wrong codes typed by others never kill it.
@@ -42,12 +42,14 @@ pub(super) const CONSUME_CODE: &str = "DELETE FROM one_time_codes
            WHERE g.user_id = one_time_codes.user_id AND g.purpose = one_time_codes.purpose
              AND g.failures >= $6 AND g.window_start > $7)
      RETURNING user_id, address, new_email";
-const VERIFY: &str = "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1";
-const RESET: &str = "UPDATE users SET password_hash = $2, email_verified = TRUE, updated_at = $3
+pub(super) const VERIFY: &str =
+    "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1";
+pub(super) const RESET: &str =
+    "UPDATE users SET password_hash = $2, email_verified = TRUE, updated_at = $3
      WHERE id = $1";
-const END_ALL: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3
+pub(super) const END_ALL: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3
      WHERE user_id = $1 AND ended_at IS NULL";
-const MOVE_EMAIL: &str = "UPDATE users
+pub(super) const MOVE_EMAIL: &str = "UPDATE users
      SET email = $2, email_normalized = $3, email_verified = TRUE, updated_at = $4
      WHERE id = $1";
 pub(super) const DELETE_CODES: &str = "DELETE FROM one_time_codes WHERE user_id = $1";

@@ -12,17 +12,17 @@ use time::OffsetDateTime;
 use crate::audit::Event;
 use crate::store::{KeyStore, NewMail, SecretBytes, StoreError, StoredKey};
 
-const ACTIVE: &str = "SELECT kid, alg, private_key_pem, created_at FROM signing_keys
+pub(super) const ACTIVE: &str = "SELECT kid, alg, private_key_pem, created_at FROM signing_keys
      WHERE alg = $1 AND active = TRUE";
 // The partial unique index on active keys makes a concurrent second insert a no-op.
-const SECRET_IF_NONE: &str = "INSERT INTO server_secrets (name, secret, created_at)
+pub(super) const SECRET_IF_NONE: &str = "INSERT INTO server_secrets (name, secret, created_at)
      VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
-const SECRET: &str = "SELECT secret FROM server_secrets WHERE name = $1";
+pub(super) const SECRET: &str = "SELECT secret FROM server_secrets WHERE name = $1";
 pub(super) const REPLACE_SECRET: &str =
     "UPDATE server_secrets SET secret = $2, created_at = $3 WHERE name = $1";
 pub(super) const SEALED_SECRETS: &str = "SELECT count(*) AS n FROM totp_factors";
 pub(super) const SEALED_USERS: &str = "SELECT user_id FROM totp_factors";
-const INSERT_IF_NONE: &str =
+pub(super) const INSERT_IF_NONE: &str =
     "INSERT INTO signing_keys (kid, alg, private_key_pem, created_at, active)
      VALUES ($1, $2, $3, $4, TRUE) ON CONFLICT DO NOTHING";
 

@@ -20,29 +20,30 @@ use crate::store::{
     NewMfaTicket, StoreError, TotpConfirmation, TotpFactor,
 };
 
-const BEGIN_TOTP: &str = "INSERT INTO totp_factors (user_id, secret_sealed, created_at)
+pub(super) const BEGIN_TOTP: &str = "INSERT INTO totp_factors (user_id, secret_sealed, created_at)
      VALUES ($1, $2, $3)
      ON CONFLICT (user_id) DO UPDATE
      SET secret_sealed = excluded.secret_sealed, created_at = excluded.created_at, last_step = NULL
      WHERE totp_factors.confirmed_at IS NULL";
-const TOTP_FACTOR: &str = "SELECT secret_sealed, confirmed_at FROM totp_factors WHERE user_id = $1";
-const CONFIRM_TOTP: &str = "UPDATE totp_factors SET confirmed_at = $3, last_step = $2
+pub(super) const TOTP_FACTOR: &str =
+    "SELECT secret_sealed, confirmed_at FROM totp_factors WHERE user_id = $1";
+pub(super) const CONFIRM_TOTP: &str = "UPDATE totp_factors SET confirmed_at = $3, last_step = $2
      WHERE user_id = $1 AND confirmed_at IS NULL AND (last_step IS NULL OR last_step < $2)";
 pub(super) const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = $1";
-const INSERT_RECOVERY_CODE: &str =
+pub(super) const INSERT_RECOVERY_CODE: &str =
     "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)";
 pub(super) const DELETE_TOTP: &str = "DELETE FROM totp_factors WHERE user_id = $1";
-const DELETE_TICKETS: &str = "DELETE FROM mfa_tickets WHERE user_id = $1";
-const DELETE_PASSKEYS: &str = "DELETE FROM passkeys WHERE user_id = $1";
+pub(super) const DELETE_TICKETS: &str = "DELETE FROM mfa_tickets WHERE user_id = $1";
+pub(super) const DELETE_PASSKEYS: &str = "DELETE FROM passkeys WHERE user_id = $1";
 pub(super) const INSERT_TICKET: &str =
     "INSERT INTO mfa_tickets (token_hash, user_id, amr, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5)";
 pub(super) const CLAIM_ATTEMPT: &str = "UPDATE mfa_tickets SET attempts = attempts + 1
      WHERE token_hash = $1 AND expires_at > $2 AND attempts < $3
      RETURNING user_id, amr";
-const PEEK_TICKET: &str = "SELECT user_id, amr FROM mfa_tickets
+pub(super) const PEEK_TICKET: &str = "SELECT user_id, amr FROM mfa_tickets
      WHERE token_hash = $1 AND expires_at > $2 AND attempts < $3";
-const FACTORS: &str = "SELECT
+pub(super) const FACTORS: &str = "SELECT
         EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) AS totp,
         EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1) AS passkey";
 pub(super) const FORGET_TICKETS: &str = "DELETE FROM mfa_tickets WHERE expires_at <= $1";

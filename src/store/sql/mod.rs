@@ -27,6 +27,7 @@ mod plans;
 mod rotate;
 mod seam;
 mod sessions;
+mod statements;
 mod throttle;
 mod users;
 mod write_tx;
@@ -151,6 +152,10 @@ impl<E: Engine> super::Store for E {
 
     async fn query_plans(&self, price_out_scans: bool) -> Result<Vec<QueryPlan>, StoreError> {
         plans::hot_query_plans(self, price_out_scans).await
+    }
+
+    async fn unpreparable(&self) -> Result<Vec<(&'static str, String)>, StoreError> {
+        statements::unpreparable(self).await
     }
 
     async fn scrub(&self) -> Result<(), StoreError> {

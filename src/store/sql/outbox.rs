@@ -8,12 +8,12 @@ use uuid::Uuid;
 use super::{Conn, Engine, Row, connection, write_connection};
 use crate::store::{NewMail, OutboxStore, QueuedMail, StoreError};
 
-const INSERT: &str = "INSERT INTO outbox
+pub(super) const INSERT: &str = "INSERT INTO outbox
      (id, kind, recipient_key, recipient, subject, body_text, body_html, created_at,
       next_attempt_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
 // A notice to whatever address the user has at this point of the transaction.
-const INSERT_TO_USER: &str = "INSERT INTO outbox
+pub(super) const INSERT_TO_USER: &str = "INSERT INTO outbox
      (id, kind, recipient_key, recipient, subject, body_text, body_html, created_at,
       next_attempt_at)
      SELECT $1, $2, $3, email, $4, $5, $6, $7, $7 FROM users WHERE id = $8";

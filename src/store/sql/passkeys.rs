@@ -15,20 +15,22 @@ use crate::store::{
     PasskeyStore, StoreError, StoredPasskey,
 };
 
-const PUT_CHALLENGE: &str =
+pub(super) const PUT_CHALLENGE: &str =
     "INSERT INTO webauthn_challenges (id, user_id, kind, state, created_at, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6)";
 pub(super) const TAKE_CHALLENGE: &str = "DELETE FROM webauthn_challenges
      WHERE id = $1 AND kind = $2 AND expires_at > $3 RETURNING user_id, state";
 pub(super) const FORGET_CHALLENGES: &str = "DELETE FROM webauthn_challenges WHERE expires_at <= $1";
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "SELECT id, user_id, credential_id, name, created_at, last_used_at, credential FROM passkeys";
-const BY_USER: &str = const_format::concatcp!(COLUMNS, " WHERE user_id = $1 ORDER BY id");
-const BY_CREDENTIAL: &str = const_format::concatcp!(COLUMNS, " WHERE credential_id = $1");
-const INSERT: &str =
+pub(super) const BY_USER: &str =
+    const_format::concatcp!(COLUMNS, " WHERE user_id = $1 ORDER BY id");
+pub(super) const BY_CREDENTIAL: &str =
+    const_format::concatcp!(COLUMNS, " WHERE credential_id = $1");
+pub(super) const INSERT: &str =
     "INSERT INTO passkeys (id, user_id, credential_id, credential, name, created_at)
      VALUES ($1, $2, $3, $4, $5, $6)";
-const DELETE: &str = "DELETE FROM passkeys WHERE id = $1 AND user_id = $2";
+pub(super) const DELETE: &str = "DELETE FROM passkeys WHERE id = $1 AND user_id = $2";
 /// A passkey's use: its counter and flags, and when.
 pub(super) const USED: &str =
     "UPDATE passkeys SET credential = $3, last_used_at = $4 WHERE id = $1 AND user_id = $2";

@@ -116,6 +116,9 @@ pub(crate) trait Conn: Send {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<Vec<Self::Row>, StoreError>;
+    /// Has the engine parse and plan a statement without running it: an unknown
+    /// table or column is an error here.
+    async fn prepare(&mut self, sql: &'static str) -> Result<(), StoreError>;
 }
 
 /// How many rows a statement changed: each engine's result type says it alike, but
@@ -205,6 +208,11 @@ where
         args: &[Arg<'_>],
     ) -> Result<Vec<Self::Row>, StoreError> {
         Ok(bind::<C::Database>(sql, args).fetch_all(self).await?)
+    }
+
+    async fn prepare(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        Executor::prepare(self, sqlx::SqlSafeStr::into_sql_str(sql)).await?;
+        Ok(())
     }
 }
 

@@ -55,7 +55,8 @@ pub(super) const STAMP_LOGIN_TIME: &str = "UPDATE users SET last_login_at = $2 W
 pub(super) const REHASH: &str =
     "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
 pub(super) const CLEAR_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
-const REMEMBER_SOURCE: &str = "INSERT INTO login_sources (key, last_success_at) VALUES ($1, $2)
+pub(super) const REMEMBER_SOURCE: &str =
+    "INSERT INTO login_sources (key, last_success_at) VALUES ($1, $2)
      ON CONFLICT (key) DO UPDATE SET last_success_at = excluded.last_success_at";
 pub(super) const END: &str = "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1";
 pub(super) const SESSION_USER: &str =
@@ -72,7 +73,7 @@ pub(super) const END_ALL: &str = "UPDATE sessions SET ended_at = $3, end_reason 
      WHERE user_id = $1 AND ended_at IS NULL AND id IS DISTINCT FROM $2";
 // Times are compared as values on PostgreSQL and as sqlx's fixed-width UTC text on
 // SQLite: the same order either way.
-const COUNT_ACTIVE: &str =
+pub(super) const COUNT_ACTIVE: &str =
     "SELECT count(*) AS n FROM sessions WHERE ended_at IS NULL AND expires_at > $1";
 
 /// Opens `session` for `user_id` with its first refresh token, for a login that checked

@@ -11,12 +11,12 @@ use super::{Conn, End, Engine, Row, write_connection};
 use crate::store::{Attempt, LoginThrottle, StoreError, ThrottleStore};
 
 // A new key starts at zero failures: its first attempt is allowed whatever the time.
-const CREATE: &str = "INSERT INTO login_failures (key, failures, last_failure_at)
+pub(super) const CREATE: &str = "INSERT INTO login_failures (key, failures, last_failure_at)
      VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING";
 pub(super) const COUNT: &str =
     "UPDATE login_failures SET failures = $2, last_failure_at = $3 WHERE key = $1";
-const CLEAR: &str = "DELETE FROM login_failures WHERE key = $1";
-const RELEASE: &str =
+pub(super) const CLEAR: &str = "DELETE FROM login_failures WHERE key = $1";
+pub(super) const RELEASE: &str =
     "UPDATE login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0";
 pub(super) const KNOWN: &str = "SELECT last_success_at FROM login_sources WHERE key = $1";
 pub(super) const FORGET_SOURCES: &str = "DELETE FROM login_sources WHERE last_success_at < $1";

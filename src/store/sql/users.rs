@@ -17,10 +17,10 @@ pub(super) const RECOMPUTE_MFA: &str = "UPDATE users SET updated_at = $2, mfa_en
         OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = users.id)
      WHERE id = $1";
 
-const INSERT: &str =
+pub(super) const INSERT: &str =
     "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $5)";
-const INSERT_UNLESS_TAKEN: &str =
+pub(super) const INSERT_UNLESS_TAKEN: &str =
     "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (email_normalized) DO NOTHING";
 pub(super) const CREDENTIALS_BY_EMAIL: &str =
@@ -34,7 +34,7 @@ pub(super) const SET_PASSWORD: &str =
     "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
 pub(super) const END_OTHER_SESSIONS: &str = "UPDATE sessions SET ended_at = $3, end_reason = $4
      WHERE user_id = $1 AND ended_at IS NULL AND id != $2";
-const EXPORT: &str = "SELECT email, password_hash FROM users ORDER BY created_at, id";
+pub(super) const EXPORT: &str = "SELECT email, password_hash FROM users ORDER BY created_at, id";
 // Sessions and refresh tokens go with the user (ON DELETE CASCADE).
 pub(super) const DELETE: &str = "DELETE FROM users WHERE id = $1";
 
