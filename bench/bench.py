@@ -17,6 +17,8 @@ import tempfile
 import time
 import urllib.request
 
+import fastapi_users
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = "--quick" in sys.argv
 WITH_PEERS = "--no-peers" not in sys.argv
@@ -489,6 +491,7 @@ def main():
 
     if WITH_PEERS:
         better_auth(results, base_a)
+        fastapi_users.run(sys.modules[__name__], results, base_a + 5)
 
     # The seed peer: uvicorn, 2 workers, SQLite, bcrypt 12.
     if WITH_PEERS:
@@ -554,17 +557,21 @@ def report(r):
         row("bare axum `GET /` (c=64): the HTTP ceiling", "bare"),
         row("**Sesame `GET /me` (c=64), as shipped**", "me",
             f"{ratio('me', 'bare')} of axum; {ratio('me', 'seed_me', '{:.1f}×')} the seed; "
-            f"{ratio('me', 'ba_session', '{:.1f}×')} better-auth"),
+            f"{ratio('me', 'ba_session', '{:.1f}×')} better-auth; "
+            f"{ratio('me', 'fu_me', '{:.1f}×')} fastapi-users"),
         row("Sesame `GET /me` (c=64), `--access-log all` (a line per request)", "me_all",
             f"{ratio('me_all', 'bare')} of axum; {ratio('me_all', 'me')} of the default"),
         row("Sesame `GET /me` (c=64), `RUST_LOG=warn` (no log at all)", "me_quiet",
             f"{ratio('me_quiet', 'bare')} of axum; {ratio('me', 'me_quiet')} of it as shipped"),
         row("seed `GET /me` (c=64)", "seed_me"),
         row("better-auth `GET /api/auth/get-session` (c=64)", "ba_session"),
+        row("fastapi-users `GET /users/me` (c=64)", "fu_me"),
         row("Sesame `POST /login` (c=16)", "login16",
             f"{of_ceiling('login16', 'hashing limit')}; {ratio('login16', 'ba_signin', '{:.1f}×')} better-auth"),
         row("Sesame `POST /login` (c=64)", "login64", of_ceiling("login64", "hashing limit")),
         row("better-auth `POST /api/auth/sign-in/email` (c=16)", "ba_signin"),
+        row("fastapi-users `POST /auth/jwt/login` (c=16)", "fu_login16",
+            f"Sesame does {ratio('login16', 'fu_login16', '{:.1f}×')}"),
         row("Sesame `POST /login`, bcrypt-12 users before rehash (c=16)", "login_bcrypt",
             f"{ratio('login_bcrypt', 'seed_login16')} of the seed"),
         row("seed `POST /login` (c=16)", "seed_login16"),
@@ -572,6 +579,8 @@ def report(r):
         row("Sesame `POST /register` (c=16)", "register",
             f"{of_ceiling('register', 'hashing limit')}; {ratio('register', 'ba_signup', '{:.1f}×')} better-auth"),
         row("better-auth `POST /api/auth/sign-up/email` (c=16)", "ba_signup"),
+        row("fastapi-users `POST /auth/register` (c=16)", "fu_register",
+            f"Sesame does {ratio('register', 'fu_register', '{:.1f}×')}"),
         row("seed `POST /register` (c=16)", "seed_register"),
         row("Sesame `POST /refresh` (c=64)", "refresh", of_ceiling("refresh", "commit rate")),
         row("Sesame `GET /me` (c=64), session checked in the store on every request", "me_uncached",
@@ -623,6 +632,8 @@ def report(r):
         "|---|---|",
         f"| Argon2id hashing limit (m=19456 KiB, t=2, p=1, all cores, in-process) | {r['hash_limit']:.1f} hashes/s ({cores * 1000 / r['hash_limit']:.0f} ms of one core a hash) |",
     ]
+    if "fu_hash_limit" in r:
+        lines.append(f"| fastapi-users' Argon2id limit (m=64 MiB, t=3, p=4, pwdlib, all cores) | {r['fu_hash_limit']:.2f} hashes/s ({r['hash_limit'] / r['fu_hash_limit']:.1f}× the cost of Sesame's Argon2id hash) |")
     if "ba_hash_limit" in r:
         lines.append(f"| better-auth's scrypt limit (N=16384, r=16, p=1, all cores, in Node) | {r['ba_hash_limit']:.1f} hashes/s ({cores * 1000 / r['ba_hash_limit']:.0f} ms of one core a hash; {r['hash_limit'] / r['ba_hash_limit']:.2f}× Argon2id's cost) |")
     if "refresh" in r:
@@ -638,6 +649,8 @@ def report(r):
     ]
     if "seed_idle_rss_mb" in r:
         lines.append(f"| seed idle RSS (uvicorn, 2 workers) | {r['seed_idle_rss_mb']:.1f} MB |")
+    if "fu_idle_rss_mb" in r:
+        lines.append(f"| fastapi-users idle RSS / peak through its runs (uvicorn, 2 workers) | {r['fu_idle_rss_mb']:.1f} / {r['fu_peak_rss_mb']:.1f} MB |")
     if "ba_idle_rss_mb" in r:
         lines.append(f"| better-auth idle RSS / peak through its runs | {r['ba_idle_rss_mb']:.1f} / {r['ba_peak_rss_mb']:.1f} MB |")
     lines += ["", *targets(r)]

@@ -85,7 +85,7 @@ pub(super) struct Ticket {
 }
 
 impl Queue {
-    /// `first_hash` seeds the average: the time one hash took at start-up.
+    /// `first_hash` seeds the average until [`Queue::seed`] measures one.
     pub(super) fn new(settings: PoolSettings, first_hash: Duration, metrics: HashMetrics) -> Self {
         Self {
             settings: PoolSettings {
@@ -101,6 +101,11 @@ impl Queue {
 
     pub(super) fn average(&self) -> Duration {
         Duration::from_micros(self.average_micros.load(Ordering::Relaxed))
+    }
+
+    /// Sets the average to one measured hash: the dummy hash's, the first made.
+    pub(super) fn seed(&self, took: Duration) {
+        self.average_micros.store(micros(took), Ordering::Relaxed);
     }
 
     /// Folds one hash's duration into the average (weight 1/8: a few hashes follow a

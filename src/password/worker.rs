@@ -2,7 +2,8 @@
 //! verification of every stored format (current Argon2id, other Argon2 parameters,
 //! imported bcrypt).
 
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, Weak, mpsc};
+use std::time::Instant;
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
@@ -23,12 +24,13 @@ pub(super) struct Inner {
     pub(super) queue: Arc<Queue>,
     pub(super) jobs: Mutex<mpsc::Sender<Job>>,
     /// A hash of a random password with the current parameters: unknown emails are
-    /// verified against it so they cost the same time as a wrong password.
-    pub(super) dummy: String,
+    /// verified against it so they cost the same time as a wrong password. Made by
+    /// the first worker as its first job, not on the way to serving.
+    dummy: OnceLock<String>,
 }
 
 /// A worker's loop: take the next job, run it, until the hasher is gone.
-pub(super) fn work(queue: &Mutex<mpsc::Receiver<Job>>, owner: &std::sync::Weak<Inner>) {
+pub(super) fn work(queue: &Mutex<mpsc::Receiver<Job>>, owner: &Weak<Inner>) {
     let mut memory = Vec::new();
     loop {
         let job = match queue.lock() {
@@ -44,6 +46,35 @@ pub(super) fn work(queue: &Mutex<mpsc::Receiver<Job>>, owner: &std::sync::Weak<I
 }
 
 impl Inner {
+    pub(super) fn new(
+        argon2: Argon2<'static>,
+        params: Params,
+        queue: Queue,
+        jobs: mpsc::Sender<Job>,
+    ) -> Self {
+        Self {
+            argon2,
+            params,
+            queue: Arc::new(queue),
+            jobs: Mutex::new(jobs),
+            dummy: OnceLock::new(),
+        }
+    }
+
+    /// The dummy hash, made with `memory` if no worker has made it yet; the first one
+    /// made also sets the queue's estimate of how long a hash takes.
+    pub(super) fn dummy(&self, memory: &mut Vec<Block>) -> Result<&str, HashError> {
+        if let Some(dummy) = self.dummy.get() {
+            return Ok(dummy);
+        }
+        let mut random = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut random).map_err(|e| HashError::Hashing(e.to_string()))?;
+        let started = Instant::now();
+        let made = self.hash(&random, memory)?;
+        self.queue.seed(started.elapsed());
+        Ok(self.dummy.get_or_init(|| made.expose_secret().to_owned()))
+    }
+
     pub(super) fn hash(
         &self,
         password: &[u8],
