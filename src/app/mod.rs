@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use crate::auth::{Auth, AuthParts, EmailSetup};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::http::{self, AppState, ConnectionLimits, IpLimiter, TrustedProxies};
+use crate::http::{self, AppState, ConnectionLimits, IpLimiter, Shared, TrustedProxies};
 use crate::mail::{Postman, Templates, Transport};
 use crate::password::{HashMetrics, Hasher};
 use crate::store::{self, Store};
@@ -78,7 +78,7 @@ impl Application {
             wake: auth.mail_wake(),
             metrics: mail_metrics(&metrics),
         };
-        let state = AppState {
+        let state = AppState::new(Shared {
             auth: Arc::new(auth),
             body_limit: settings.body_limit,
             proxies: Arc::new(TrustedProxies::new(
@@ -89,7 +89,7 @@ impl Application {
                 .ip_rate_limit
                 .map(|per_minute| Arc::new(IpLimiter::per_minute(per_minute))),
             metrics,
-        };
+        });
         let router = http::router(state.clone(), settings.request_timeout, settings.access_log);
         Ok(Self {
             listener,

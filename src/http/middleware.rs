@@ -2,6 +2,7 @@
 //! the bare error statuses produced by routing and limit layers.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::AppState;
+use super::TrustedProxies;
 use super::error::ApiError;
 use super::extract::MAX_USER_AGENT;
 use crate::audit::{self, Origin};
@@ -60,11 +61,13 @@ impl std::str::FromStr for AccessLog {
     }
 }
 
-/// What [`observe`] needs: where requests are counted, and which are logged.
+/// What [`observe`] needs: where requests are counted, which are logged, and whose
+/// forwarding headers name the client.
 #[derive(Clone)]
 pub struct Observer {
     pub metrics: Metrics,
     pub access_log: AccessLog,
+    pub proxies: Arc<TrustedProxies>,
 }
 
 /// An incoming request id is echoed only if it is short and plain, so it cannot be
@@ -76,9 +79,10 @@ fn valid_request_id(value: &HeaderValue) -> bool {
 }
 
 /// Gives every request an id (echoed or generated), runs it inside a span carrying that
-/// id, counts it in the metrics and, as `--access-log` says, writes one line when it
-/// completes. The path is logged without its query string, which is where careless
-/// clients put secrets.
+/// id with where it came from as the origin of the audit events it records, counts it
+/// in the metrics and, as `--access-log` says, writes one line when it completes. The
+/// path is logged without its query string, which is where careless clients put
+/// secrets. (One layer, not one per concern: each layer costs every request.)
 pub async fn observe(
     State(observer): State<Observer>,
     mut request: Request,
@@ -102,7 +106,10 @@ pub async fn observe(
     request.headers_mut().insert(REQUEST_ID, id.clone());
     let request_id = id.to_str().unwrap_or("-");
     let span = tracing::info_span!("request", request_id = %request_id);
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let origin = origin(&observer.proxies, &request, request_id);
+    let mut response = audit::within(origin, next.run(request))
+        .instrument(span.clone())
+        .await;
     response.headers_mut().insert(REQUEST_ID, id.clone());
     let elapsed = started.elapsed().as_secs_f64();
     let status = response.status();
@@ -131,27 +138,24 @@ pub async fn observe(
     response
 }
 
-/// Sets where the request came from (the client's address as the trusted proxies tell
-/// it, its user agent and the request id) as the origin of every audit event recorded
-/// while it is served.
-pub async fn audit_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Where the request came from (the client's address as the trusted proxies tell it,
+/// its user agent and the request id): the origin of every audit event recorded while
+/// it is served.
+fn origin(proxies: &TrustedProxies, request: &Request, request_id: &str) -> Origin {
     let headers = request.headers();
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-            .map(|v| v.chars().take(MAX_USER_AGENT).collect::<String>())
-    };
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| state.proxies.client(peer.ip(), headers).to_string());
-    let origin = Origin {
+        .map(|ConnectInfo(peer)| proxies.client(peer.ip(), headers).to_string());
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(MAX_USER_AGENT).collect::<String>());
+    Origin {
         ip,
-        user_agent: text(header::USER_AGENT.as_str()),
-        request_id: text(REQUEST_ID),
-    };
-    audit::within(origin, next.run(request)).await
+        user_agent,
+        request_id: Some(request_id.to_owned()),
+    }
 }
 
 /// The longest path written to the access log; a longer one is cut (a client chooses

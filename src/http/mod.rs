@@ -31,9 +31,27 @@ pub use openapi::ApiDoc;
 pub use rate_limit::IpLimiter;
 pub use serve::{ConnectionLimits, serve};
 
-/// Shared by every handler.
+/// Shared by every handler: one reference-counted pointer, since the router and its
+/// middleware clone it several times for every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] points to.
+pub struct Shared {
     pub auth: Arc<Auth>,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
@@ -79,6 +97,7 @@ pub fn router(state: AppState, request_timeout: Duration, access_log: AccessLog)
     let observer = middleware::Observer {
         metrics: state.metrics.clone(),
         access_log,
+        proxies: state.proxies.clone(),
     };
     openapi::routes(state.clone())
         .merge(ui::routes(state.clone()))
@@ -87,10 +106,6 @@ pub fn router(state: AppState, request_timeout: Duration, access_log: AccessLog)
                 .layer(axum::middleware::from_fn_with_state(
                     observer,
                     middleware::observe,
-                ))
-                .layer(axum::middleware::from_fn_with_state(
-                    state,
-                    middleware::audit_origin,
                 ))
                 .layer(CatchPanicLayer::custom(|_| {
                     tracing::error!("a handler panicked");
