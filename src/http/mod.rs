@@ -7,6 +7,7 @@ pub mod extract;
 mod middleware;
 pub mod oauth;
 mod openapi;
+mod policy;
 mod rate_limit;
 pub mod routes;
 mod serve;

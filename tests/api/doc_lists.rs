@@ -77,3 +77,34 @@ fn the_code_tour_names_every_subcommand() {
         assert!(tour.contains(name), "the code tour omits `{name}`: {tour}");
     }
 }
+
+/// The section of docs/api.md under `heading`, up to the next heading of its level.
+fn section<'a>(doc: &'a str, heading: &str) -> &'a str {
+    let start = doc
+        .find(heading)
+        .unwrap_or_else(|| panic!("no {heading:?}"));
+    let rest = &doc[start + heading.len()..];
+    &rest[..rest.find("\n## ").unwrap_or(rest.len())]
+}
+
+#[test]
+fn the_credential_endpoints_named_are_the_ones_the_policy_covers() {
+    let listed = section(API, "## Limits on the credential endpoints");
+    let named: std::collections::BTreeSet<String> = listed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|item| item.starts_with(['G', 'P', 'D']) && item.contains(" /"))
+        .map(str::to_owned)
+        .collect();
+    let mut covered: std::collections::BTreeSet<String> =
+        sesame::http::routes::credential_endpoints()
+            .into_iter()
+            .collect();
+    // `/token` applies the same policy itself, to answer in RFC 6749's shape.
+    covered.insert("POST /token".to_owned());
+    assert_eq!(
+        named, covered,
+        "docs/api.md's list against routes::credential_table"
+    );
+}

@@ -194,3 +194,39 @@ async fn metrics_are_served_on_their_own_listener_only() {
     let plain = spawn_app_with(|o| o.metrics_bind = None).await;
     assert_eq!(plain.get("/metrics").await.status(), StatusCode::NOT_FOUND);
 }
+
+/// The policy layer covers its table, all of it: each endpoint of it refuses a
+/// credential in the query before anything else, and answers 429 once the address is
+/// over its bucket, whatever the body.
+#[tokio::test]
+async fn every_endpoint_of_the_credential_table_is_behind_the_policy() {
+    let app = spawn_app_with(|o| o.ip_rate_limit = Some(1)).await;
+    let endpoints = sesame::http::routes::credential_endpoints();
+    assert!(endpoints.len() >= 20, "{endpoints:?}");
+    let request = |endpoint: &str, query: &str| {
+        let (method, path) = endpoint.split_once(' ').unwrap();
+        let path = path.replace("{id}", &uuid::Uuid::nil().to_string());
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.client
+            .request(method, app.url(&format!("{path}{query}")))
+            .json(&json!({}))
+            .send()
+    };
+    for endpoint in &endpoints {
+        let response = request(endpoint, "?password=x").await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{endpoint}");
+        assert_problem(response, StatusCode::BAD_REQUEST, "credentials_in_query").await;
+    }
+    // Those took nothing from the bucket: the first request does, and then it is empty.
+    let first = request(&endpoints[0], "").await.unwrap();
+    assert_ne!(
+        first.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        endpoints[0]
+    );
+    for endpoint in &endpoints {
+        let response = request(endpoint, "").await.unwrap();
+        assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    }
+}

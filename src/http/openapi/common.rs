@@ -18,20 +18,39 @@ const STORE_TAGS: [&str; 6] = ["accounts", "admin", "email", "mfa", "sessions", 
 
 pub struct CommonResponses;
 
+/// What the credential policy (`http/policy.rs`) answers, on every operation of the
+/// table it covers.
+pub(super) fn credential_responses(openapi: &mut OpenApi) {
+    each_operation(openapi, |operation| {
+        add(
+            operation,
+            "400",
+            "credentials_in_query: a password, token or code in the query string",
+        );
+        add(
+            operation,
+            "429",
+            "rate_limited: this client address is over --ip-rate-limit",
+        );
+    });
+}
+
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                complete(operation);
-            }
-        }
+        each_operation(openapi, complete);
+    }
+}
+
+fn each_operation(openapi: &mut OpenApi, mut f: impl FnMut(&mut Operation)) {
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        operations.into_iter().flatten().for_each(&mut f);
     }
 }
 

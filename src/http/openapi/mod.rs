@@ -61,13 +61,21 @@ impl Modify for SecuritySchemes {
 
 /// Every route of the table, with `/openapi.json` and the Swagger UI at `/docs`.
 pub fn routes(state: AppState) -> Router {
+    let policy = axum::middleware::from_fn_with_state(state.clone(), super::policy::credentials);
+    let (credential_router, mut credential_api) =
+        super::routes::credential_table(OpenApiRouter::new())
+            .route_layer(policy)
+            .with_state(state.clone())
+            .split_for_parts();
+    common::credential_responses(&mut credential_api);
     let (router, mut openapi) =
         super::routes::table(OpenApiRouter::with_openapi(ApiDoc::openapi()))
             .with_state(state)
             .split_for_parts();
+    openapi.merge(credential_api);
     // After the table: the derive's modifiers run before the routes add their paths.
     common::CommonResponses.modify(&mut openapi);
-    router.merge(
+    router.merge(credential_router).merge(
         SwaggerUi::new("/docs")
             .url("/openapi.json", openapi)
             .config(

@@ -12,7 +12,7 @@ use super::{TokenResponse, UserBody, no_store};
 use crate::auth::Registration;
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{Body, Client, NoCredentialsInQuery, WithinRateLimit};
+use crate::http::extract::{Body, Client};
 
 /// A new account's email and password, as JSON or as a form.
 #[derive(Deserialize, ToSchema)]
@@ -48,16 +48,12 @@ pub struct Credentials {
         (status = 201, description = "The account was created, and a verification message is on its way", body = UserBody,
             headers(("Location" = String, description = "/me"))),
         (status = 202, description = "With --require-verified-email, for a new and an existing address alike: check your email", body = Accepted),
-        (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "email_taken (not with --require-verified-email)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_email, weak_password (shorter than 8 characters, common, or the email), password_too_long (over 1,024 bytes)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
     Body(account): Body<NewAccount>,
@@ -92,16 +88,13 @@ pub async fn register(
     )),
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "account_disabled; email_not_verified (with --require-verified-email); or mfa_required, with members mfa_token and methods: finish at /login/mfa", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (this email is locked for a while) or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (this email is locked for a while), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
     Body(credentials): Body<Credentials>,

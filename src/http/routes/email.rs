@@ -19,9 +19,7 @@ use super::{TokenResponse, UserBody, no_store};
 use crate::auth::CodeInput;
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{
-    AuthUser, Body, Client, NoCredentialsInQuery, WithinRateLimit, invalid_body,
-};
+use crate::http::extract::{AuthUser, Body, Client, invalid_body};
 
 /// A link's token, or an address with the code sent to it. Parsed as one object so
 /// that a body with both or neither gets a sentence saying so; its schema (below) is
@@ -134,13 +132,11 @@ pub async fn send_verification(
     request_body(content((CodeBody = "application/json"), (CodeBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Verified", body = UserBody),
-        (status = 400, description = "invalid_code: unknown, wrong, expired, used, or too many wrong codes; credentials_in_query", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (a code typed with an address counts on its logins' throttle, shared with /login) or rate_limited (this client address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code: unknown, wrong, expired, used, or too many wrong codes", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (a code typed with an address counts on its logins' throttle, shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn verify(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
     Body(body): Body<CodeBody>,
@@ -159,11 +155,9 @@ pub async fn verify(
     responses(
         (status = 202, description = "If the address has an account, a message is on its way", body = Accepted),
         (status = 422, description = "invalid_email", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn forgot_password(
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Body(body): Body<EmailBody>,
 ) -> Result<Response, ApiError> {
@@ -208,15 +202,13 @@ impl ToSchema for ResetBody {}
     request_body(content((ResetBody = "application/json"), (ResetBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 204, description = "The password was reset"),
-        (status = 400, description = "invalid_code, or credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "weak_password, password_too_long", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (a code typed with an address counts on its logins' throttle, shared with /login) or rate_limited (this client address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (a code typed with an address counts on its logins' throttle, shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn reset_password(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
     Body(body): Body<ResetBody>,
@@ -238,11 +230,9 @@ pub async fn reset_password(
     responses(
         (status = 202, description = "If the address has an account, a message is on its way", body = Accepted),
         (status = 422, description = "invalid_email", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn send_sign_in_code(
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Body(body): Body<EmailBody>,
 ) -> Result<Response, ApiError> {
@@ -258,14 +248,12 @@ pub async fn send_sign_in_code(
     request_body(content((CodeBody = "application/json"), (CodeBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "invalid_code, or credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "account_disabled; or mfa_required, with members mfa_token and methods: finish at /login/mfa", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (this address's logins are locked, shared with /login) or rate_limited (this client address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (this address's logins are locked, shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn sign_in_with_code(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
     Body(body): Body<CodeBody>,

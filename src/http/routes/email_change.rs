@@ -11,7 +11,7 @@ use super::email::{Accepted, CodeBody, accepted, code_input};
 use super::{UserBody, no_store};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{AuthUser, Body, Client, NoCredentialsInQuery, WithinRateLimit};
+use crate::http::extract::{AuthUser, Body, Client};
 
 /// A new address, confirmed by the current password.
 #[derive(Deserialize, ToSchema)]
@@ -32,16 +32,13 @@ pub struct EmailChange {
     request_body(content((EmailChange = "application/json"), (EmailChange = "application/x-www-form-urlencoded"))),
     responses(
         (status = 202, description = "A confirmation is on its way to the new address (alike for a taken one)", body = Accepted),
-        (status = 400, description = "credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_email", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn change_email(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     Client(client): Client,
@@ -62,14 +59,12 @@ pub async fn change_email(
     request_body(content((CodeBody = "application/json"), (CodeBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The account uses the new address", body = UserBody),
-        (status = 400, description = "invalid_code, or credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "email_taken: another account took the address meanwhile", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (a code typed with an address counts on its logins' throttle, shared with /login) or rate_limited (this client address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (a code typed with an address counts on its logins' throttle, shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn confirm_email_change(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
     Body(body): Body<CodeBody>,

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{UserBody, no_store};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{AuthUser, Body, Client, NoCredentialsInQuery, WithinRateLimit};
+use crate::http::extract::{AuthUser, Body, Client};
 
 /// The user the access token belongs to.
 #[utoipa::path(
@@ -41,16 +41,13 @@ pub struct PasswordChange {
     request_body(content((PasswordChange = "application/json"), (PasswordChange = "application/x-www-form-urlencoded"))),
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login), or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login),, with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "weak_password (shorter than 8 characters, common, or the email), password_too_long (over 1,024 bytes)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn change_password(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     Client(client): Client,
@@ -78,15 +75,12 @@ pub struct PasswordConfirmation {
     request_body(content((PasswordConfirmation = "application/json"), (PasswordConfirmation = "application/x-www-form-urlencoded"))),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login), or rate_limited (this address), with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts: too many wrong passwords for this account (shared with /login),, with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_me(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     Client(client): Client,

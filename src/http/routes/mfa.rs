@@ -13,7 +13,7 @@ use super::{TokenResponse, no_store};
 use crate::auth::{self, MfaAnswer};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{AuthUser, Body, Client, NoCredentialsInQuery, WithinRateLimit};
+use crate::http::extract::{AuthUser, Body, Client};
 use crate::http::routes::me::PasswordConfirmation;
 use crate::mfa::RecoveryCode;
 
@@ -77,16 +77,13 @@ impl From<Vec<RecoveryCode>> for RecoveryCodesBody {
     request_body(content((PasswordConfirmation = "application/json"), (PasswordConfirmation = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The secret, pending until confirmed", body = TotpEnrollmentBody),
-        (status = 400, description = "credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password; email_not_verified (no factor for an unproven address); second_factor_required (the account has a factor and this session did not log in with one)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "already_enrolled: remove the app first", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn begin_totp(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     Client(client): Client,
@@ -111,13 +108,11 @@ pub async fn begin_totp(
     request_body(content((TotpCode = "application/json"), (TotpCode = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Confirmed; the recovery codes", body = RecoveryCodesBody),
-        (status = 400, description = "invalid_code: wrong, already used, or no setup pending; credentials_in_query", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code: wrong, already used, or no setup pending", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn confirm_totp(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     Client(client): Client,
@@ -135,15 +130,13 @@ pub async fn confirm_totp(
     request_body(content((TotpRemoval = "application/json"), (TotpRemoval = "application/x-www-form-urlencoded"))),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "invalid_code (or no app set up), credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code (or no app set up)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn remove_totp(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     Client(client): Client,
@@ -163,13 +156,11 @@ pub async fn remove_totp(
     request_body(content((TotpCode = "application/json"), (TotpCode = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The new recovery codes", body = RecoveryCodesBody),
-        (status = 400, description = "invalid_code (or no app set up), credentials_in_query", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code (or no app set up)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn recovery_codes(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     Client(client): Client,
@@ -208,15 +199,13 @@ pub struct MfaLogin {
     request_body(content((MfaLogin = "application/json"), (MfaLogin = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "invalid_code: wrong or already used; credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_code: wrong or already used", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_mfa_token: expired, used, or out of attempts; log in again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_field: not exactly one of code, recovery_code, or challenge_id with credential", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login_mfa(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
     Body(body): Body<MfaLogin>,

@@ -31,33 +31,14 @@ use crate::auth::TokenPair;
 use crate::domain::User;
 
 /// The route table: every endpoint with its handler (and, through the handler's
-/// `#[utoipa::path]`, its place in the OpenAPI document).
+/// `#[utoipa::path]`, its place in the OpenAPI document), but the credential ones.
 pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
-        .routes(routes!(accounts::register))
-        .routes(routes!(accounts::login))
+        // `/token` applies the credential policy itself, to answer in RFC 6749's shape.
         .routes(routes!(tokens::token))
-        .routes(routes!(me::me, me::delete_me))
-        .routes(routes!(me::change_password))
+        .routes(routes!(me::me))
         .routes(routes!(email::send_verification))
-        .routes(routes!(email::verify))
-        .routes(routes!(email::forgot_password))
-        .routes(routes!(email::reset_password))
-        .routes(routes!(email::send_sign_in_code))
-        .routes(routes!(email::sign_in_with_code))
-        .routes(routes!(email_change::change_email))
-        .routes(routes!(email_change::confirm_email_change))
-        .routes(routes!(mfa::begin_totp, mfa::remove_totp))
-        .routes(routes!(mfa::confirm_totp))
-        .routes(routes!(mfa::recovery_codes))
-        .routes(routes!(mfa::login_mfa))
-        .routes(routes!(passkeys::registration_options))
-        .routes(routes!(passkeys::add, passkeys::list))
-        .routes(routes!(passkeys::remove))
-        .routes(routes!(passkeys::login_options))
-        .routes(routes!(passkeys::login))
-        .routes(routes!(passkeys::mfa_options))
-        .routes(routes!(sessions::refresh))
+        .routes(routes!(passkeys::list))
         .routes(routes!(sessions::logout))
         .routes(routes!(sessions::logout_all))
         .routes(routes!(sessions::list))
@@ -76,6 +57,58 @@ pub fn table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(wellknown::openid_configuration))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
+}
+
+/// The credential endpoints: every one that takes a password, a refresh token, a code,
+/// a link token, an `mfa_token` or a passkey answer, or sends a code. The policy they
+/// share (no credential in the query, the per-address bucket) is one route layer over
+/// this table (`http::policy`), and the OpenAPI document states its answers on each
+/// from this same table: a handler here takes neither check itself.
+pub fn credential_table(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::login))
+        .routes(routes!(me::delete_me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(email::verify))
+        .routes(routes!(email::forgot_password))
+        .routes(routes!(email::reset_password))
+        .routes(routes!(email::send_sign_in_code))
+        .routes(routes!(email::sign_in_with_code))
+        .routes(routes!(email_change::change_email))
+        .routes(routes!(email_change::confirm_email_change))
+        .routes(routes!(mfa::begin_totp, mfa::remove_totp))
+        .routes(routes!(mfa::confirm_totp))
+        .routes(routes!(mfa::recovery_codes))
+        .routes(routes!(mfa::login_mfa))
+        .routes(routes!(passkeys::registration_options))
+        .routes(routes!(passkeys::add))
+        .routes(routes!(passkeys::remove))
+        .routes(routes!(passkeys::login_options))
+        .routes(routes!(passkeys::login))
+        .routes(routes!(passkeys::mfa_options))
+        .routes(routes!(sessions::refresh))
+}
+
+/// `METHOD /path` of every endpoint of [`credential_table`], for the docs' lists.
+pub fn credential_endpoints() -> Vec<String> {
+    let openapi = credential_table(OpenApiRouter::new()).into_openapi();
+    let mut endpoints = Vec::new();
+    for (path, item) in &openapi.paths.paths {
+        let methods = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, operation) in methods {
+            if operation.is_some() {
+                endpoints.push(format!("{method} {path}"));
+            }
+        }
+    }
+    endpoints
 }
 
 /// A user, as every endpoint shows one.

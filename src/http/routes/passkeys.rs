@@ -16,7 +16,7 @@ use super::{TokenResponse, no_store};
 use crate::auth::{self, PasskeyOptions};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{AuthUser, Body, Client, NoCredentialsInQuery, WithinRateLimit};
+use crate::http::extract::{AuthUser, Body, Client};
 use crate::http::routes::me::PasswordConfirmation;
 use crate::store::StoredPasskey;
 
@@ -105,15 +105,12 @@ pub struct MfaTokenBody {
     request_body(content((PasswordConfirmation = "application/json"), (PasswordConfirmation = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Creation options: a resident key, user verification required", body = PasskeyOptionsBody),
-        (status = 400, description = "credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password; email_not_verified (no factor for an unproven address); second_factor_required (the account has a factor and this session did not log in with one)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn registration_options(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     Client(client): Client,
@@ -138,7 +135,6 @@ pub async fn registration_options(
     )
 )]
 pub async fn add(
-    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     Body(body): Body<NewPasskeyBody>,
@@ -178,16 +174,13 @@ pub async fn list(
     request_body(content((PasswordConfirmation = "application/json"), (PasswordConfirmation = "application/x-www-form-urlencoded"))),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "credentials_in_query", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "passkey_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts (shared with /login) or rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_attempts (shared with /login), with Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "overloaded (the hashing queue is full), with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn remove(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     Client(client): Client,
@@ -215,7 +208,6 @@ pub async fn remove(
     )
 )]
 pub async fn login_options(
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Body(body): Body<PasskeyLoginStart>,
 ) -> Result<Response, ApiError> {
@@ -237,7 +229,6 @@ pub async fn login_options(
     )
 )]
 pub async fn login(
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Client(client): Client,
     Body(body): Body<PasskeyAnswer>,
@@ -256,13 +247,11 @@ pub async fn login(
     request_body(content((MfaTokenBody = "application/json"))),
     responses(
         (status = 200, description = "Request options", body = PasskeyOptionsBody),
-        (status = 400, description = "invalid_credential: the account has no passkey; credentials_in_query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_credential: the account has no passkey", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_mfa_token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn mfa_options(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Body(body): Body<MfaTokenBody>,
 ) -> Result<Response, ApiError> {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{TokenResponse, no_store};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
-use crate::http::extract::{AuthUser, Body, NoCredentialsInQuery, WithinRateLimit};
+use crate::http::extract::{AuthUser, Body};
 use crate::store::SessionInfo;
 
 #[derive(Deserialize, ToSchema)]
@@ -35,14 +35,10 @@ pub struct RefreshRequest {
     request_body(content((RefreshRequest = "application/json"), (RefreshRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "A new pair in the same session", body = TokenResponse),
-        (status = 400, description = "credentials_in_query: a password or token in the query string", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_refresh_token: unknown, expired, ended, or reused (which ends the session)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn refresh(
-    _: NoCredentialsInQuery,
-    _: WithinRateLimit,
     State(state): State<AppState>,
     Body(request): Body<RefreshRequest>,
 ) -> Result<Response, ApiError> {
