@@ -19,11 +19,13 @@ pub(super) const INSERT: &str = "INSERT INTO audit_events
 pub(super) const BY_USER: &str = "SELECT * FROM audit_events
      WHERE user_id = $1 AND ($2 = '' OR type = $2) AND at >= $3 AND at < $4 AND id < $5
      ORDER BY id DESC LIMIT $6";
+// `$1` (no user) is compared with `user_id` as well as with NULL, so that PostgreSQL
+// can tell its type from the statement alone (statements.rs prepares each unbound).
 pub(super) const BY_TYPE: &str = "SELECT * FROM audit_events
-     WHERE type = $2 AND $1 IS NULL AND at >= $3 AND at < $4 AND id < $5
+     WHERE type = $2 AND (user_id = $1 OR $1 IS NULL) AND at >= $3 AND at < $4 AND id < $5
      ORDER BY id DESC LIMIT $6";
 pub(super) const ALL: &str = "SELECT * FROM audit_events
-     WHERE $1 IS NULL AND $2 = '' AND at >= $3 AND at < $4 AND id < $5
+     WHERE (user_id = $1 OR $1 IS NULL) AND $2 = '' AND at >= $3 AND at < $4 AND id < $5
      ORDER BY id DESC LIMIT $6";
 // One short statement per batch through the index on `at`: no long lock, however
 // much has expired (Keycloak's single DELETE of every expired event is what not to do).
