@@ -10,7 +10,7 @@ use crate::mfa::{FactorKey, Passkeys};
 
 pub(super) fn setup(
     settings: &Settings,
-    key: FactorKey,
+    key: std::sync::Arc<FactorKey>,
     public_url: &str,
 ) -> anyhow::Result<FactorSetup> {
     Ok(FactorSetup {

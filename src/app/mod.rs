@@ -14,17 +14,20 @@ use crate::mail::{Postman, Templates, Transport};
 use crate::password::{HashMetrics, Hasher};
 use crate::store::{self, Store};
 use crate::telemetry::Metrics;
-use crate::tokens::{AccessTokens, JwtAlgorithm, SigningKey};
+use crate::tokens::{AccessTokens, JwtAlgorithm};
 
 mod factors;
 mod instruments;
+mod keys;
 mod secrets;
 mod tasks;
 
 use instruments::{auth_metrics, hash_metrics, mail_metrics};
-use tasks::{Background, housekeeping, shutdown_signal};
+use tasks::{Background, housekeeping, key_upkeep, shutdown_signal};
 
-use secrets::{code_key, entropy_bits, factor_key, load_or_create_key, permissions, refresh_key};
+pub use keys::{KeyManager, Listed, Rotated};
+
+use secrets::{code_key, factor_key, permissions, refresh_key};
 
 pub struct Application {
     listener: TcpListener,
@@ -33,6 +36,7 @@ pub struct Application {
     address: SocketAddr,
     state: AppState,
     postman: Postman,
+    keys: Option<KeyManager>,
     metrics_listener: Option<TcpListener>,
 }
 
@@ -63,9 +67,9 @@ impl Application {
             .clone()
             .unwrap_or_else(|| default_issuer(address));
         let metrics = Metrics::new();
-        let auth = build_auth(&settings, issuer, clock.clone(), hash_metrics(&metrics))
-            .await?
-            .with_metrics(auth_metrics(&metrics));
+        let (auth, keys) =
+            build_auth(&settings, issuer, clock.clone(), hash_metrics(&metrics)).await?;
+        let auth = auth.with_metrics(auth_metrics(&metrics));
         let mail = &settings.mail;
         let postman = Postman {
             store: auth.store(),
@@ -98,6 +102,7 @@ impl Application {
             address,
             state,
             postman,
+            keys,
             metrics_listener,
         })
     }
@@ -143,6 +148,10 @@ impl Application {
                     tracing::error!(error = %e, "the metrics listener stopped");
                 }
             }))
+        });
+        let _keys = self.keys.map(|keys| {
+            let auth = Arc::clone(&self.state.auth);
+            Background(tokio::spawn(key_upkeep(keys, auth)))
         });
         let mut housekeeping = Background(tokio::spawn(housekeeping(self.state)));
         let served = http::serve(
@@ -198,35 +207,25 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
-/// The use cases with everything they need: store, hasher, signing key, clock.
+/// The use cases with everything they need (store, hasher, signing keys, clock), and
+/// what keeps the signing keys rotating (none in HS256 mode).
 pub async fn build_auth(
     settings: &Settings,
     issuer: String,
     clock: Arc<dyn Clock>,
     hash_metrics: HashMetrics,
-) -> anyhow::Result<Auth> {
+) -> anyhow::Result<(Auth, Option<KeyManager>)> {
     let store = open_store(settings).await?;
-    let key = match settings.jwt_algorithm {
-        JwtAlgorithm::Hs256 => {
-            let path = settings
-                .jwt_secret_file
-                .as_ref()
-                .context("HS256 needs --jwt-secret-file")?;
-            store::check_permissions(path, permissions(settings))?;
-            let secret = std::fs::read(path)
-                .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
-            let secret = secret.trim_ascii();
-            if entropy_bits(secret) < 128.0 {
-                tracing::warn!(
-                    file = %path.display(),
-                    "the HS256 secret looks guessable (under 128 bits of entropy): use 32 \
-                     random bytes, e.g. `openssl rand -base64 32`"
-                );
-            }
-            SigningKey::from_secret(secret)?
-        }
-        alg => load_or_create_key(store.as_ref(), alg, clock.now()).await?,
-    };
+    let factor_key = Arc::new(
+        factor_key(
+            store.as_ref(),
+            &settings.factor_key_file,
+            permissions(settings),
+            clock.now(),
+        )
+        .await?,
+    );
+    let (ring, keys) = keys::signing(settings, &store, &factor_key, &clock).await?;
     // In HS256 mode tokens must verify with the seed's python-jose call, which
     // refuses an `aud` it was not told to expect.
     let audience = match (&settings.audience, settings.jwt_algorithm) {
@@ -237,7 +236,7 @@ pub async fn build_auth(
     let ttl = time::Duration::try_from(settings.access_token_ttl)
         .context("the access-token lifetime is too large")?;
     let issuer_url = issuer.trim_end_matches('/').to_owned();
-    let tokens = AccessTokens::new(key, issuer, audience, ttl);
+    let tokens = AccessTokens::new(ring, issuer, audience, ttl);
     let hasher = Hasher::new(settings.hash, settings.hash_pool, hash_metrics)?;
     let refresh_key = refresh_key(store.as_ref(), clock.now()).await?;
     let mail = &settings.mail;
@@ -250,15 +249,8 @@ pub async fn build_auth(
         send_limit: crate::store::SendLimit::default(),
         sends: Arc::new(tokio::sync::Semaphore::new(BACKGROUND_SENDS)),
     };
-    let key = factor_key(
-        store.as_ref(),
-        &settings.factor_key_file,
-        permissions(settings),
-        clock.now(),
-    )
-    .await?;
-    let factors = factors::setup(settings, key, &email.public_url)?;
-    Ok(Auth::new(AuthParts {
+    let factors = factors::setup(settings, factor_key, &email.public_url)?;
+    let auth = Auth::new(AuthParts {
         store,
         hasher,
         tokens,
@@ -268,7 +260,8 @@ pub async fn build_auth(
         refresh_key,
         email,
         factors,
-    }))
+    });
+    Ok((auth, keys))
 }
 
 #[cfg(test)]

@@ -1,35 +1,12 @@
-//! The server's secrets at start-up: the signing key and the refresh-derivation key,
-//! loaded from the store or created there by the first instance, and the sanity check
-//! on an HS256 secret.
+//! The server's secrets at start-up: the refresh-derivation and code keys, loaded
+//! from the store or created there by the first instance, the factor key from its
+//! file, and the sanity check on an HS256 secret. Signing keys are in `keys.rs`.
 
 use anyhow::Context;
 
 use crate::mfa::FactorKey;
-use crate::store::{Permissions, SecretBytes, Store, StoredKey};
-use crate::tokens::{CodeKey, JwtAlgorithm, RefreshKey, SigningKey};
-
-/// The active signing key for `alg` from the store, created there if there is none
-/// yet. Instances starting at the same moment end up with the same key.
-pub(super) async fn load_or_create_key(
-    store: &dyn Store,
-    alg: JwtAlgorithm,
-    now: time::OffsetDateTime,
-) -> anyhow::Result<SigningKey> {
-    let stored = match store.active_signing_key(alg.as_str()).await? {
-        Some(stored) => stored,
-        None => {
-            let (candidate, pem) = SigningKey::generate(alg)?;
-            let key = StoredKey {
-                kid: candidate.kid().unwrap_or_default().to_owned(),
-                alg: alg.as_str().to_owned(),
-                private_key_pem: pem,
-                created_at: now,
-            };
-            store.insert_signing_key_if_none(&key).await?
-        }
-    };
-    Ok(SigningKey::from_pem(alg, &stored.private_key_pem)?)
-}
+use crate::store::{Permissions, SecretBytes, Store};
+use crate::tokens::{CodeKey, RefreshKey};
 
 /// An upper estimate of a secret's entropy: its length times the empirical entropy of
 /// its byte frequencies. `aaaa…` scores 0, a word repeated scores little, 32 random
@@ -70,7 +47,7 @@ pub(super) async fn code_key(
     Ok(CodeKey::new(&secret.0))
 }
 
-/// The key TOTP secrets are sealed with, from its file. Its fingerprint goes in the
+/// The key TOTP secrets and signing keys are sealed with, from its file. Its fingerprint goes in the
 /// store the first time. A new key is made only while nothing is sealed: a missing
 /// file, or another key, while secrets are sealed under the old one would make every
 /// authenticator app useless, so the start is refused, naming the file. (With nothing
@@ -86,10 +63,11 @@ pub(super) async fn factor_key(
     let key = match FactorKey::load(path)? {
         Some(key) => key,
         None if sealed > 0 => anyhow::bail!(
-            "the factor key file {} is missing, and {sealed} authenticator app secrets \
-             in the database are sealed with it: restore the file from a backup (every \
-             instance needs the same --factor-key-file), or, if it is lost for good, run \
-             `sesame factors reset-key --confirm` to remove those secrets and tell their users",
+            "the factor key file {} is missing, and {sealed} secrets in the database \
+             (authenticator app secrets, signing keys) are sealed with it: restore the \
+             file from a backup (every instance needs the same --factor-key-file), or, if \
+             it is lost for good, run `sesame factors reset-key --confirm` to remove those \
+             secrets and tell their users",
             path.display()
         ),
         None => FactorKey::create(path)?,
@@ -100,9 +78,9 @@ pub(super) async fn factor_key(
     if stored.0 != fingerprint.0 {
         anyhow::ensure!(
             sealed == 0,
-            "the factor key in {} is not the one this database's {sealed} authenticator app \
-             secrets were sealed with: give every instance the same --factor-key-file, or \
-             restore the right one from a backup",
+            "the factor key in {} is not the one this database's {sealed} sealed secrets \
+             (authenticator app secrets, signing keys) were sealed with: give every \
+             instance the same --factor-key-file, or restore the right one from a backup",
             path.display()
         );
         store.replace_server_secret(NAME, &fingerprint, now).await?;

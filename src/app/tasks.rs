@@ -53,6 +53,23 @@ pub(super) async fn housekeeping(state: AppState) {
     }
 }
 
+/// Follows the store's signing keys: rotates on schedule, drops retired keys past
+/// their retention, and rereads the keys, every [`crate::tokens::RotationPolicy::reload_every`].
+pub(super) async fn key_upkeep(keys: super::KeyManager, auth: std::sync::Arc<crate::auth::Auth>) {
+    let mut ticks = tokio::time::interval(keys.policy().reload_every());
+    // The first tick is now: the keys were just loaded.
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        if let Err(e) = keys.upkeep(&auth).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "could not reload the signing keys"
+            );
+        }
+    }
+}
+
 /// Resolves at Ctrl-C or SIGTERM.
 pub(super) async fn shutdown_signal() {
     let ctrl_c = async {

@@ -57,6 +57,11 @@ impl BearerCache {
         }
     }
 
+    /// After a signing key is gone: tokens it signed must be checked again, and fail.
+    pub(super) fn forget_tokens(&self) {
+        self.tokens.clear();
+    }
+
     /// After any session ends here: forget every checked session (ends are rare, and
     /// one user's sessions are not indexed).
     pub(super) fn forget_sessions(&self) {

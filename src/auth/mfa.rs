@@ -22,7 +22,7 @@ use crate::store::{TotpConfirmation, TotpFactor};
 /// What the second-factor use cases need, built once at start-up.
 pub struct FactorSetup {
     /// Seals TOTP secrets at rest.
-    pub key: FactorKey,
+    pub key: std::sync::Arc<FactorKey>,
     /// The name authenticator apps show for the account (`otpauth` issuer).
     pub issuer: String,
     /// The WebAuthn relying party.

@@ -33,7 +33,7 @@ use crate::clock::Clock;
 use crate::domain::{EmailError, normalize_email};
 use crate::password::Hasher;
 use crate::store::{LoginThrottle, Store};
-use crate::tokens::{AccessTokens, IssuedAccessToken, RefreshKey};
+use crate::tokens::{AccessTokens, IssuedAccessToken, KeyRing, RefreshKey};
 
 pub use admin::{ADMIN_ROLE, NO_PASSWORD, NewAccount};
 pub use admin_update::{Changes, MAX_METADATA_BYTES};
@@ -190,6 +190,25 @@ impl Auth {
 
     pub fn tokens(&self) -> &AccessTokens {
         &self.tokens
+    }
+
+    /// Signs and verifies with `ring` from now on. When a key is gone from it (revoked,
+    /// or past its retention), tokens verified earlier are verified again, so those it
+    /// signed are refused at once.
+    pub fn replace_keys(&self, ring: KeyRing) {
+        let before: Vec<String> = self.tokens.keys().kids().map(str::to_owned).collect();
+        let gone = before.iter().any(|kid| !ring.kids().any(|now| now == kid));
+        if self.tokens.replace_keys(ring) && gone {
+            self.cache.forget_tokens();
+        }
+    }
+
+    /// The public keys published now, with how many seconds verifiers may cache them;
+    /// `None` when tokens are signed with a shared secret.
+    pub fn key_set(&self) -> Option<(serde_json::Value, u64)> {
+        let keys = self.tokens.keys();
+        let set = keys.jwks(self.clock.now())?;
+        Some((set, keys.policy().key_set_max_age()))
     }
 
     /// Answers when the store does.

@@ -1,7 +1,8 @@
-//! The command line: `serve`, `migrate`, `user …`, `key …`, `hash calibrate`.
+//! The command line: `serve`, `migrate`, `user …`, `key …`, `keys …`, `hash calibrate`.
 
 mod admin;
 mod factors;
+mod keys;
 
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Password hashing.
     #[command(subcommand)]
     Hash(HashCommand),
+    /// Signing keys: list, rotate, revoke.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Second factors: recovering from a lost factor key.
     #[command(subcommand)]
     Factors(factors::FactorsCommand),
@@ -142,6 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Admin(command)) => admin::user(command).await?,
         Command::Key(command) => admin::key(command).await?,
         Command::Factors(command) => factors::run(command).await?,
+        Command::Keys(command) => keys::run(command).await?,
     }
     Ok(())
 }
@@ -176,13 +181,14 @@ pub(crate) async fn offline_auth(flags: Overrides) -> anyhow::Result<Auth> {
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.bind));
-    app::build_auth(
+    let (auth, _) = app::build_auth(
         &settings,
         issuer,
         Arc::new(SystemClock),
         HashMetrics::default(),
     )
-    .await
+    .await?;
+    Ok(auth)
 }
 
 #[derive(Deserialize)]

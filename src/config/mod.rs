@@ -15,6 +15,7 @@ use crate::tokens::JwtAlgorithm;
 
 mod database_url;
 mod error;
+mod hashing;
 mod mail;
 mod overrides;
 mod values;
@@ -52,6 +53,10 @@ pub struct Settings {
     pub lifetimes: Lifetimes,
     pub hash: HashParams,
     pub hash_pool: PoolSettings,
+    /// Days a signing key signs before a successor is due; 0: only `sesame keys rotate`.
+    pub key_rotation_days: u32,
+    /// How long a new signing key is published before it signs.
+    pub key_publish_ahead: Duration,
     pub login_throttle: LoginThrottle,
     /// Requests a minute per client address on the credential endpoints; `None`: no limit.
     pub ip_rate_limit: Option<std::num::NonZeroU32>,
@@ -77,9 +82,7 @@ impl Settings {
                 flags.$field.clone().or(file.$field.clone())
             };
         }
-        let defaults = HashParams::default();
         let lifetimes = Lifetimes::default();
-        let pool = PoolSettings::default();
         let throttle = LoginThrottle::default();
         let jwt_algorithm = match pick!(jwt_algorithm) {
             Some(name) => name.parse().map_err(ConfigError::Invalid)?,
@@ -164,52 +167,22 @@ impl Settings {
                     "days",
                 )?),
             },
-            hash: HashParams {
-                memory_kib: bounded(
-                    "hash_memory_kib",
-                    pick!(hash_memory_kib),
-                    defaults.memory_kib,
-                    8..=1_048_576,
-                    "KiB",
-                )?,
-                iterations: bounded(
-                    "hash_iterations",
-                    pick!(hash_iterations),
-                    defaults.iterations,
-                    1..=100,
-                    "passes",
-                )?,
-                parallelism: bounded(
-                    "hash_parallelism",
-                    pick!(hash_parallelism),
-                    defaults.parallelism,
-                    1..=64,
-                    "lanes",
-                )?,
-            },
-            hash_pool: PoolSettings {
-                workers: bounded(
-                    "hash_workers",
-                    pick!(hash_workers),
-                    pool.workers,
-                    1..=1_024,
-                    "threads",
-                )?,
-                max_wait: Duration::from_millis(bounded(
-                    "hash_max_wait_ms",
-                    pick!(hash_max_wait_ms),
-                    u64::try_from(pool.max_wait.as_millis()).unwrap_or(1_000),
-                    1..=60_000,
-                    "milliseconds",
-                )?),
-                client_share_percent: bounded(
-                    "hash_client_share",
-                    pick!(hash_client_share),
-                    pool.client_share_percent,
-                    1..=100,
-                    "percent",
-                )?,
-            },
+            hash: hashing::params(&flags, &file)?,
+            hash_pool: hashing::pool(&flags, &file)?,
+            key_rotation_days: bounded(
+                "key_rotation_days",
+                pick!(key_rotation_days),
+                90,
+                0..=3_650,
+                "days",
+            )?,
+            key_publish_ahead: Duration::from_secs(bounded(
+                "key_publish_ahead",
+                pick!(key_publish_ahead),
+                3_600,
+                0..=30 * DAY,
+                "seconds",
+            )?),
             login_throttle: LoginThrottle {
                 max_failures: bounded(
                     "login_max_failures",

@@ -51,11 +51,19 @@ pub struct Overrides {
     /// File holding the HS256 secret (32 bytes or more).
     #[arg(long, env = "SESAME_JWT_SECRET_FILE")]
     pub jwt_secret_file: Option<PathBuf>,
-    /// File holding the key TOTP secrets are encrypted with, apart from the database;
-    /// created (mode 0600) if missing [default: beside a SQLite database file as
+    /// File holding the key TOTP secrets and signing keys are sealed with, apart from
+    /// the database; created (mode 0600) if missing [default: beside a SQLite database file as
     /// FILE.factor-key, else ./sesame-factor.key]. Every instance needs the same one.
     #[arg(long, env = "SESAME_FACTOR_KEY_FILE")]
     pub factor_key_file: Option<PathBuf>,
+    /// Days a signing key signs before the next one takes over; 0 rotates only on
+    /// `sesame keys rotate` [default: 90].
+    #[arg(long, env = "SESAME_KEY_ROTATION_DAYS")]
+    pub key_rotation_days: Option<u32>,
+    /// Seconds a new signing key is published in the JWKS before it signs, so that
+    /// verifiers caching the key set learn it first [default: 3600].
+    #[arg(long, env = "SESAME_KEY_PUBLISH_AHEAD")]
+    pub key_publish_ahead: Option<u64>,
     /// The WebAuthn relying party id passkeys are bound to [default: the host of
     /// --webauthn-origin].
     #[arg(long, env = "SESAME_WEBAUTHN_RP_ID")]

@@ -1,6 +1,7 @@
-//! The factor key: AES-256-GCM (aws-lc-rs) over TOTP secrets. It lives in a file of its
-//! own, never in the database, so a database dump alone yields ciphertexts; each is
-//! bound to its user's id, so one copied onto another row does not open.
+//! The factor key: AES-256-GCM (aws-lc-rs) over TOTP secrets and signing keys. It lives
+//! in a file of its own, never in the database, so a database dump alone yields
+//! ciphertexts; each is bound to its user's id or key id, so one copied onto another
+//! row does not open.
 
 use std::io::Write;
 use std::path::Path;
@@ -126,13 +127,37 @@ impl FactorKey {
 
     /// `secret` sealed for `user`: a random nonce, then the ciphertext and its tag.
     pub fn seal(&self, user: Uuid, secret: &[u8]) -> Result<Vec<u8>, FactorKeyError> {
+        self.seal_bound(user.as_bytes(), secret)
+    }
+
+    /// What [`Self::seal`] sealed for `user`, or [`FactorKeyError::Open`].
+    pub fn open(&self, user: Uuid, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, FactorKeyError> {
+        self.open_bound(user.as_bytes(), sealed)
+    }
+
+    /// A signing key's private half sealed for its key id. The bound text cannot be
+    /// a user's 16 bytes, so neither kind of secret opens as the other.
+    pub fn seal_signing_key(&self, kid: &str, key: &[u8]) -> Result<Vec<u8>, FactorKeyError> {
+        self.seal_bound(&signing_key_context(kid), key)
+    }
+
+    /// What [`Self::seal_signing_key`] sealed for `kid`, or [`FactorKeyError::Open`].
+    pub fn open_signing_key(
+        &self,
+        kid: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, FactorKeyError> {
+        self.open_bound(&signing_key_context(kid), sealed)
+    }
+
+    fn seal_bound(&self, context: &[u8], secret: &[u8]) -> Result<Vec<u8>, FactorKeyError> {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).map_err(|_| FactorKeyError::Seal("no randomness"))?;
         let mut sealed = secret.to_vec();
         self.aead
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(user.as_bytes()),
+                Aad::from(context),
                 &mut sealed,
             )
             .map_err(|_| FactorKeyError::Seal("sealing failed"))?;
@@ -141,8 +166,11 @@ impl FactorKey {
         Ok(out)
     }
 
-    /// What [`Self::seal`] sealed for `user`, or [`FactorKeyError::Open`].
-    pub fn open(&self, user: Uuid, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, FactorKeyError> {
+    fn open_bound(
+        &self,
+        context: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, FactorKeyError> {
         let (nonce, body) = sealed
             .split_at_checked(NONCE_LEN)
             .ok_or(FactorKeyError::Open)?;
@@ -150,10 +178,14 @@ impl FactorKey {
         let mut body = Zeroizing::new(body.to_vec());
         let plain = self
             .aead
-            .open_in_place(nonce, Aad::from(user.as_bytes()), body.as_mut_slice())
+            .open_in_place(nonce, Aad::from(context), body.as_mut_slice())
             .map_err(|_| FactorKeyError::Open)?;
         Ok(Zeroizing::new(plain.to_vec()))
     }
+}
+
+fn signing_key_context(kid: &str) -> Vec<u8> {
+    [b"sesame signing key ".as_slice(), kid.as_bytes()].concat()
 }
 
 #[cfg(test)]
@@ -189,6 +221,20 @@ mod tests {
             Err(FactorKeyError::Open)
         ));
         assert!(key(1).open(alice, &sealed[..5]).is_err());
+    }
+
+    #[test]
+    fn a_sealed_signing_key_opens_only_for_its_key_id() {
+        let sealed = key(1).seal_signing_key("kid-a", b"pkcs8").unwrap();
+        assert_eq!(
+            key(1)
+                .open_signing_key("kid-a", &sealed)
+                .unwrap()
+                .as_slice(),
+            b"pkcs8"
+        );
+        assert!(key(1).open_signing_key("kid-b", &sealed).is_err());
+        assert!(key(2).open_signing_key("kid-a", &sealed).is_err());
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub use codes::{
 };
 pub use error::StoreError;
 pub use files::{Permissions, check as check_permissions};
-pub use keys::{KeyStore, SecretBytes, StoredKey};
+pub use keys::{KeyStore, PrivateKey, SecretBytes, StoredKey};
 pub use mfa::{
     MAX_MFA_ATTEMPTS, MFA_TICKET_LIFETIME, MfaFinish, MfaFinished, MfaStore, MfaTicket,
     NewMfaTicket, SecondFactor, TotpConfirmation, TotpFactor,

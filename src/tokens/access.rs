@@ -5,12 +5,15 @@
 use crate::domain::{SessionLogin, User};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Header, Validation, decode, decode_header, encode};
+use jsonwebtoken::{EncodingKey, Header, Validation, decode, decode_header, encode};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::keys::{JwtAlgorithm, SigningKey};
+use arc_swap::ArcSwap;
+
+use super::keys::JwtAlgorithm;
+use super::ring::KeyRing;
 
 pub const TOKEN_TYPE: &str = "at+jwt";
 
@@ -61,7 +64,9 @@ pub struct IssuedAccessToken {
 }
 
 pub struct AccessTokens {
-    key: SigningKey,
+    /// Swapped whole when the store's keys change; requests read it without a lock.
+    ring: ArcSwap<KeyRing>,
+    alg: JwtAlgorithm,
     validation: Validation,
     issuer: String,
     audience: Option<String>,
@@ -69,8 +74,9 @@ pub struct AccessTokens {
 }
 
 impl AccessTokens {
-    pub fn new(key: SigningKey, issuer: String, audience: Option<String>, ttl: Duration) -> Self {
-        let mut validation = Validation::new(key.alg.jwt());
+    pub fn new(ring: KeyRing, issuer: String, audience: Option<String>, ttl: Duration) -> Self {
+        let alg = ring.alg();
+        let mut validation = Validation::new(alg.jwt());
         validation.set_issuer(&[&issuer]);
         // Expiry is checked against our clock below, not the library's.
         validation.validate_exp = false;
@@ -85,7 +91,8 @@ impl AccessTokens {
             }
         }
         Self {
-            key,
+            ring: ArcSwap::from_pointee(ring),
+            alg,
             validation,
             issuer,
             audience,
@@ -97,10 +104,34 @@ impl AccessTokens {
         &self.issuer
     }
 
-    /// The public key set, or `None` when tokens are signed with a shared secret.
-    pub fn jwks(&self) -> Option<serde_json::Value> {
-        let jwk = self.key.jwk.as_ref()?;
-        Some(serde_json::json!({ "keys": [jwk] }))
+    pub fn lifetime(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The keys signed and verified with from now on. A ring of another algorithm is
+    /// refused: the validation rules were set for this one.
+    pub fn replace_keys(&self, ring: KeyRing) -> bool {
+        if ring.alg() != self.alg {
+            return false;
+        }
+        self.ring.store(std::sync::Arc::new(ring));
+        true
+    }
+
+    /// The keys as they are now.
+    pub fn keys(&self) -> arc_swap::Guard<std::sync::Arc<KeyRing>> {
+        self.ring.load()
+    }
+
+    /// Whether verifiers get public keys (`/.well-known/jwks.json`): not in HS256 mode.
+    pub fn publishes_keys(&self) -> bool {
+        self.alg != JwtAlgorithm::Hs256
+    }
+
+    /// The public key set at `now`, or `None` when tokens are signed with a shared
+    /// secret.
+    pub fn jwks(&self, now: OffsetDateTime) -> Option<serde_json::Value> {
+        self.ring.load().jwks(now)
     }
 
     pub fn issue(
@@ -124,10 +155,12 @@ impl AccessTokens {
             amr: login.amr.methods().to_vec(),
             nbf: None,
         };
-        let mut header = Header::new(self.key.alg.jwt());
+        let ring = self.ring.load();
+        let key = ring.signer(now);
+        let mut header = Header::new(self.alg.jwt());
         header.typ = Some(TOKEN_TYPE.to_owned());
-        header.kid = self.key.kid.clone();
-        let token = self.sign(&header, &claims)?;
+        header.kid = key.kid.clone();
+        let token = self.sign(&key.encoding, &header, &claims)?;
         Ok(IssuedAccessToken {
             token,
             expires_in: self.ttl.whole_seconds(),
@@ -139,11 +172,16 @@ impl AccessTokens {
     /// (r, n - s) both verify), and Sesame accepts only the low one, so one token has
     /// one string (caches and replay checks key on it). A signature with a high S is
     /// made again with a fresh nonce; each try has even odds.
-    fn sign(&self, header: &Header, claims: &AccessClaims) -> Result<String, TokenError> {
+    fn sign(
+        &self,
+        key: &EncodingKey,
+        header: &Header,
+        claims: &AccessClaims,
+    ) -> Result<String, TokenError> {
         for _ in 0..64 {
-            let token = encode(header, claims, &self.key.encoding)
-                .map_err(|e| TokenError::Signing(e.to_string()))?;
-            if self.key.alg != JwtAlgorithm::Es256 || !high_s(&token) {
+            let token =
+                encode(header, claims, key).map_err(|e| TokenError::Signing(e.to_string()))?;
+            if self.alg != JwtAlgorithm::Es256 || !high_s(&token) {
                 return Ok(token);
             }
         }
@@ -158,17 +196,18 @@ impl AccessTokens {
         if has_crit_header(token) {
             return Err(TokenError::Invalid);
         }
-        if self.key.alg == JwtAlgorithm::Es256 && high_s(token) {
+        if self.alg == JwtAlgorithm::Es256 && high_s(token) {
             return Err(TokenError::Invalid);
         }
         let header = decode_header(token).map_err(|_| TokenError::Invalid)?;
-        if header.alg != self.key.alg.jwt()
-            || header.typ.as_deref() != Some(TOKEN_TYPE)
-            || header.kid != self.key.kid
-        {
+        if header.alg != self.alg.jwt() || header.typ.as_deref() != Some(TOKEN_TYPE) {
             return Err(TokenError::Invalid);
         }
-        let data = decode::<AccessClaims>(token, &self.key.decoding, &self.validation)
+        let ring = self.ring.load();
+        let key = ring
+            .verifier(header.kid.as_deref(), now)
+            .ok_or(TokenError::Invalid)?;
+        let data = decode::<AccessClaims>(token, &key.decoding, &self.validation)
             .map_err(|_| TokenError::Invalid)?;
         let claims = data.claims;
         if claims

@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use proptest::prelude::*;
 
 use super::*;
+use crate::tokens::SigningKey;
 
 static NOW: LazyLock<OffsetDateTime> = LazyLock::new(OffsetDateTime::now_utc);
 
@@ -14,8 +15,13 @@ fn tokens(alg: JwtAlgorithm) -> AccessTokens {
         JwtAlgorithm::Hs256 => SigningKey::from_secret(&[7; 32]).unwrap(),
         alg => SigningKey::generate(alg).unwrap().0,
     };
+    let policy = crate::tokens::RotationPolicy {
+        period: None,
+        publish_ahead: Duration::hours(1),
+        retention: Duration::minutes(16),
+    };
     AccessTokens::new(
-        key,
+        KeyRing::single(key, policy),
         "https://id.example".into(),
         None,
         Duration::minutes(15),

@@ -26,6 +26,8 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub clock: Arc<ManualClock>,
     pub database_url: String,
+    /// The key its TOTP secrets and signing keys are sealed with.
+    pub factor_key_file: std::path::PathBuf,
     // Dropped last: the store lives in it.
     _database: TestDatabase,
 }
@@ -127,6 +129,7 @@ pub fn test_overrides(database: &TestDatabase) -> Overrides {
         // turn it back on.
         ip_rate_limit: Some(0),
         mail_dir: Some(database.mail_dir()),
+        factor_key_file: Some(database.dir.path().join("factor.key")),
         metrics_bind: Some("127.0.0.1:0".parse().unwrap()),
         ..Overrides::default()
     }
@@ -149,6 +152,7 @@ pub async fn spawn_app_on(
     configure(&mut overrides);
     let database_url = overrides.database.clone().unwrap().expose().to_owned();
     let settings = Settings::resolve(overrides).unwrap();
+    let factor_key_file = settings.factor_key_file.clone();
     let clock = Arc::new(ManualClock::new(
         OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
     ));
@@ -167,6 +171,7 @@ pub async fn spawn_app_on(
         server,
         clock,
         database_url,
+        factor_key_file,
         _database: database,
     }
 }

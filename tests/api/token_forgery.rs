@@ -1,5 +1,5 @@
 //! Forged tokens. The forger here holds the server's real private key (read from the
-//! store), so each refusal below is due to the one thing changed, not to a bad signature.
+//! store and opened with the factor key), so each refusal below is due to the one thing changed, not to a bad signature.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::helpers::{TestApp, spawn_app};
+use super::key_rotation::stored_keys;
 
 struct Forger {
     kid: String,
@@ -20,11 +21,7 @@ impl Forger {
     async fn new(app: &TestApp) -> (Self, String) {
         let tokens = app.signed_up("ada@example.com").await;
         let token = tokens["access_token"].as_str().unwrap().to_owned();
-        let (kid, pem): (String, String) =
-            sqlx::query_as("SELECT kid, private_key_pem FROM signing_keys WHERE active")
-                .fetch_one(&app.db().await)
-                .await
-                .unwrap();
+        let (kid, pem) = stored_keys(app).await.remove(0);
         let payload = token.split('.').nth(1).unwrap();
         let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         let key = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();

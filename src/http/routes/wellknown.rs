@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use crate::http::AppState;
 use crate::http::error::{ApiError, Problem};
 
-/// Keys change rarely; verifiers may cache them briefly.
-const KEYS_CACHE: &str = "public, max-age=300";
+/// The metadata changes only with the configuration; verifiers may cache it briefly.
+const METADATA_CACHE: &str = "public, max-age=300";
 
 /// The public signing keys (RFC 7517).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "discovery",
@@ -20,7 +20,7 @@ const KEYS_CACHE: &str = "public, max-age=300";
         (status = 404, description = "not_found: HS256 mode publishes no keys", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let Some(keys) = state.auth.tokens().jwks() else {
+    let Some((keys, max_age)) = state.auth.key_set() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -28,9 +28,11 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
         ));
     };
     let mut response = Json(keys).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static(KEYS_CACHE));
+    // A new key is published this long before it signs (less the instances' reload
+    // interval), so a verifier caching no longer knows every key that signs.
+    let cache = HeaderValue::from_str(&format!("public, max-age={max_age}"))
+        .map_err(|_| ApiError::internal())?;
+    response.headers_mut().insert(header::CACHE_CONTROL, cache);
     Ok(response)
 }
 
@@ -56,16 +58,17 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     let issuer = tokens.issuer().trim_end_matches('/').to_owned();
     let discovery = Discovery {
         jwks_uri: tokens
-            .jwks()
-            .map(|_| format!("{issuer}/.well-known/jwks.json")),
+            .publishes_keys()
+            .then(|| format!("{issuer}/.well-known/jwks.json")),
         token_endpoint: format!("{issuer}/token"),
         grant_types_supported: vec!["password", "refresh_token"],
         token_endpoint_auth_methods_supported: vec!["none"],
         issuer,
     };
     let mut response = Json(discovery).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static(KEYS_CACHE));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(METADATA_CACHE),
+    );
     response
 }

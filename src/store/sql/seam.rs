@@ -98,6 +98,7 @@ pub(crate) trait Row: Send {
     fn int(&self, column: &str) -> Result<i32, StoreError>;
     fn count(&self, column: &str) -> Result<i64, StoreError>;
     fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError>;
+    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
 /// One connection (pooled, or inside a transaction) of an engine.
@@ -256,6 +257,9 @@ where
         Ok(self.try_get(column)?)
     }
     fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.try_get(column)?)
     }
 }
