@@ -1,17 +1,13 @@
 //! `sesame keys list | rotate | revoke`: the signing keys, in the store every instance
 //! reads. Running servers follow a change within a minute (`app/keys.rs`).
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use clap::Subcommand;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::app::{self, KeyManager, Rotated};
-use crate::clock::SystemClock;
-use crate::config::{Overrides, Settings};
-use crate::password::HashMetrics;
+use crate::app::{KeyManager, Rotated};
+use crate::config::Overrides;
 use crate::tokens::KeyState;
 
 #[derive(Debug, Subcommand)]
@@ -84,18 +80,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
 }
 
 async fn manager(flags: Overrides) -> anyhow::Result<KeyManager> {
-    let settings = Settings::resolve(flags)?;
-    let issuer = settings
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", settings.bind));
-    let (_, keys) = app::build_auth(
-        &settings,
-        issuer,
-        Arc::new(SystemClock),
-        HashMetrics::default(),
-    )
-    .await?;
+    let (_, keys) = super::offline(flags).await?;
     keys.context(
         "HS256 tokens are signed with the secret in --jwt-secret-file, which Sesame does \
          not rotate: replace the file on every instance and restart them",

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::app::{self, Application};
+use crate::app::{self, Application, KeyManager};
 use crate::auth::Auth;
 use crate::clock::SystemClock;
 use crate::config::{Overrides, Settings};
@@ -176,19 +176,23 @@ fn calibrate(target_ms: u64) -> anyhow::Result<()> {
 
 /// The use cases for commands that run without serving.
 pub(crate) async fn offline_auth(flags: Overrides) -> anyhow::Result<Auth> {
+    Ok(offline(flags).await?.0)
+}
+
+/// The use cases and the signing keys' keeper, for commands that run without serving.
+pub(crate) async fn offline(flags: Overrides) -> anyhow::Result<(Auth, Option<KeyManager>)> {
     let settings = Settings::resolve(flags)?;
     let issuer = settings
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.bind));
-    let (auth, _) = app::build_auth(
+    app::build_auth(
         &settings,
         issuer,
         Arc::new(SystemClock),
         HashMetrics::default(),
     )
-    .await?;
-    Ok(auth)
+    .await
 }
 
 #[derive(Deserialize)]

@@ -129,7 +129,6 @@ pub fn test_overrides(database: &TestDatabase) -> Overrides {
         // turn it back on.
         ip_rate_limit: Some(0),
         mail_dir: Some(database.mail_dir()),
-        factor_key_file: Some(database.dir.path().join("factor.key")),
         metrics_bind: Some("127.0.0.1:0".parse().unwrap()),
         ..Overrides::default()
     }
