@@ -47,3 +47,4 @@ mod shutdown;
 mod throttle;
 mod token_endpoint;
 mod token_forgery;
+mod verify;
