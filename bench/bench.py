@@ -29,6 +29,7 @@ BARE = os.path.join(ROOT, "target/release/examples/bare_axum")
 HASH_LIMIT = os.path.join(ROOT, "target/release/examples/hash_limit")
 COMMIT_RATE = os.path.join(ROOT, "target/release/examples/commit_rate")
 QUERY_PLANS = os.path.join(ROOT, "target/release/examples/query_plans")
+VERIFY = os.path.join(ROOT, "target/release/examples/verify_axum")
 SEED = os.path.normpath(os.path.join(ROOT, "../shared/peers/fastapi-seed/run"))
 BETTER_AUTH = os.path.normpath(os.path.join(ROOT, "../shared/peers/better-auth/run"))
 PASSWORD = "correct horse battery"
@@ -259,6 +260,21 @@ def me_row(name, url, token, **kw):
     return scenario(name, url + "/me", 64, headers=[f"Authorization: Bearer {token}"], **kw)
 
 
+def verify_row(sesame_url, token):
+    """sesame-verify's extractor on a bare axum route with a cached key set, against
+    the same server's route with no auth, measured just before each run."""
+    port = 18095
+    base = f"http://127.0.0.1:{port}"
+    server = start([VERIFY, f"127.0.0.1:{port}", "http://bench",
+                    sesame_url + "/.well-known/jwks.json"], base + "/")
+    bare = lambda: wrk(base + "/", 64)["rps"]  # noqa: E731
+    try:
+        return interleaved("sesame-verify GET /me c=64", base + "/me", 64, None, None, bare,
+                           headers=[f"Authorization: Bearer {token}"])
+    finally:
+        stop(server)
+
+
 def store_size_bytes(database):
     if database.startswith("postgres"):
         out = subprocess.run(["psql", database, "-Atc", "SELECT pg_database_size(current_database())"],
@@ -416,6 +432,7 @@ def main():
     results["me"] = me_row("sesame GET /me c=64", url, token)
     results["log_bytes_per_request"] = (log_bytes(server) - before) / sum(
         r["requests"] for r in results["me"]["runs"])
+    results["verify"] = verify_row(url, token)
     login_env = import_login_users(sqlite_url(db))
     hashing = lambda: hash_limit(2 if QUICK else 4)  # noqa: E731
     results["login16"] = interleaved("sesame POST /login c=16", url + "/login", 16, "login_many.lua",
@@ -564,6 +581,8 @@ def report(r):
             f"{ratio('me_all', 'bare')} of axum; {ratio('me_all', 'me')} of the default"),
         row("Sesame `GET /me` (c=64), `RUST_LOG=warn` (no log at all)", "me_quiet",
             f"{ratio('me_quiet', 'bare')} of axum; {ratio('me', 'me_quiet')} of it as shipped"),
+        row("`sesame-verify` extractor on bare axum `GET /me` (c=64), key set cached", "verify",
+            of_ceiling("verify", "same server's route without auth")),
         row("seed `GET /me` (c=64)", "seed_me"),
         row("better-auth `GET /api/auth/get-session` (c=64)", "ba_session"),
         row("fastapi-users `GET /users/me` (c=64)", "fu_me"),
@@ -693,6 +712,9 @@ def targets(r):
             add("`GET /me` as shipped ≥ 50× better-auth get-session", f"{rps('me') / rps('ba_session'):.1f}×",
                 rps("me") >= 50 * rps("ba_session"))
         add("`GET /me` p99 < 10 ms (c=64)", f"{me['p99_ms']:.2f} ms", me["p99_ms"] < 10)
+    if "verify" in r:
+        add("`sesame-verify` extractor ≥ 0.8× bare axum (interleaved)", f"{r['verify']['ratio']:.2f}×",
+            r["verify"]["ratio"] >= 0.8)
     if "ba_signin" in r:
         add("sign-in ≥ 4× better-auth (c=16)", f"{rps('login16') / rps('ba_signin'):.1f}×", rps("login16") >= 4 * rps("ba_signin"))
         add("sign-up ≥ 9× better-auth (c=16)", f"{rps('register') / rps('ba_signup'):.1f}×", rps("register") >= 9 * rps("ba_signup"))

@@ -61,6 +61,15 @@ impl KeyCache {
         self.lookup(kid).0
     }
 
+    /// Whether the set holds `kid` (as last fetched).
+    pub(crate) fn holds(&self, kid: &str) -> bool {
+        self.cached
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys
+            .contains_key(kid)
+    }
+
     fn lookup(&self, kid: &str) -> (Option<DecodingKey>, bool) {
         let cached = self
             .cached

@@ -31,6 +31,7 @@ mod claims;
 mod extract;
 mod keys;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
@@ -51,7 +52,13 @@ pub struct Verifier {
     jwks_url: String,
     refetch_interval: Duration,
     keys: KeyCache,
+    /// Tokens verified already, with the key that signed them: a token seen again
+    /// costs a lookup and an expiry check, not a signature check.
+    verified: quick_cache::sync::Cache<String, (Arc<SesameClaims>, String)>,
 }
+
+/// Tokens remembered as verified; beyond that the least used go first.
+const VERIFIED_CAPACITY: usize = 16_384;
 
 impl Verifier {
     /// A verifier for the Sesame at `issuer` (its `--issuer`): keys from
@@ -69,6 +76,7 @@ impl Verifier {
             issuer,
             algorithm: Algorithm::ES256,
             leeway: 30,
+            verified: quick_cache::sync::Cache::new(VERIFIED_CAPACITY),
         }
     }
 
@@ -106,6 +114,35 @@ impl Verifier {
 
     /// The claims of `token` if it is a valid Sesame access token for this service.
     pub async fn verify(&self, token: &str) -> Result<SesameClaims, VerifyError> {
+        if let Some((claims, kid)) = self.verified.get(token)
+            && self.keys.holds(&kid)
+        {
+            return self
+                .unexpired(&claims)
+                .map(|()| SesameClaims::clone(&claims));
+        }
+        let (claims, kid) = self.check(token).await?;
+        let claims = Arc::new(claims);
+        self.verified
+            .insert(token.to_owned(), (Arc::clone(&claims), kid));
+        Ok(SesameClaims::clone(&claims))
+    }
+
+    /// Expiry again, for a token verified earlier.
+    fn unexpired(&self, claims: &SesameClaims) -> Result<(), VerifyError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let leeway = i64::try_from(self.leeway).unwrap_or(0);
+        if claims.exp + leeway < now {
+            return Err(VerifyError::Expired);
+        }
+        Ok(())
+    }
+
+    /// The full check: header, key, signature, claims. Returns the key id too.
+    async fn check(&self, token: &str) -> Result<(SesameClaims, String), VerifyError> {
         let header = decode_header(token).map_err(|_| VerifyError::Malformed)?;
         if header.alg != self.algorithm || header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
             return Err(VerifyError::Invalid);
@@ -119,7 +156,7 @@ impl Verifier {
         validation.validate_nbf = true;
         validation.leeway = self.leeway;
         match decode::<SesameClaims>(token, &key, &validation) {
-            Ok(data) => Ok(data.claims),
+            Ok(data) => Ok((data.claims, kid)),
             Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                 Err(VerifyError::Expired)
             }

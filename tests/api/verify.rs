@@ -116,8 +116,11 @@ async fn a_storm_of_unknown_key_ids_fetches_the_key_set_once() {
         assert_eq!(refused.await.unwrap(), Err(VerifyError::UnknownKey));
     }
     assert_eq!(verifier.fetches(), 1);
-    // The one fetch brought the real keys: a real token needs no other.
-    assert!(verifier.verify(&signed_up(&app).await).await.is_ok());
+    // The one fetch brought the real keys: a real token needs no other, and once
+    // verified it is remembered (its signature is not checked again).
+    let token = signed_up(&app).await;
+    assert!(verifier.verify(&token).await.is_ok());
+    assert!(verifier.verify(&token).await.is_ok());
     assert_eq!(verifier.fetches(), 1);
 }
 
@@ -127,11 +130,14 @@ async fn keys_fetched_before_keep_working_while_sesame_is_down() {
     let app = spawn_app_with(|o| o.key_publish_ahead = Some(2)).await;
     let verifier = Verifier::new(&app.address).refetch_interval(std::time::Duration::ZERO);
     let token = signed_up(&app).await;
+    let unseen = field(&app.logged_in("ada@example.com").await, "access_token").to_owned();
     assert!(verifier.verify(&token).await.is_ok());
     app.stop().await;
 
-    // Stale now, and the refetch fails: the keys it had still verify.
+    // The key set is stale now, and refetching it fails: the keys it had still verify
+    // a token never seen before.
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert!(verifier.verify(&unseen).await.is_ok());
     assert!(verifier.verify(&token).await.is_ok());
     assert_eq!(
         verifier.verify(&with_kid("unknown")).await,
