@@ -31,6 +31,7 @@ mod me;
 mod mfa;
 mod notices;
 mod outbox;
+mod pages;
 mod passkeys;
 mod plans;
 mod pool;

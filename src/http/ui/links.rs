@@ -4,23 +4,29 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{LinkForm, Page, render};
+use super::LinkForm;
+use super::lang::Lang;
+use super::page::{Page, render};
 use crate::auth::{self, CodeInput};
 use crate::http::AppState;
 
 /// One kind of link: its page's words and what redeeming it does.
 pub(super) trait Link {
     const PATH: &'static str;
-    const TITLE: &'static str;
-    const INTRO: &'static str;
-    const BUTTON: &'static str;
-    const DONE: &'static str;
+    /// Its table in the language catalogues: `title`, `intro`, `button`, `done`.
+    const WORDS: &'static str;
     const NEW_PASSWORD: bool = false;
+
+    /// The page's words for `part` in `lang`.
+    fn text(lang: Lang, part: &str) -> &'static str {
+        lang.text(&format!("{}.{part}", Self::WORDS))
+    }
 
     async fn redeem(
         state: &AppState,
         form: LinkForm,
         client: auth::ClientInfo,
+        lang: Lang,
     ) -> Result<Response, auth::Error>;
 }
 
@@ -32,73 +38,63 @@ pub(super) struct RemoveFactors;
 
 impl Link for RemoveFactors {
     const PATH: &'static str = "/ui/remove-factors";
-    const TITLE: &'static str = "Remove your second factors";
-    const INTRO: &'static str = "Press the button to remove every second factor of your account: its authenticator app, recovery codes and passkeys. Do it if you did not set them up yourself; then sign in with your password and set up one of your own.";
-    const BUTTON: &'static str = "Remove them";
-    const DONE: &'static str = "Your account has no second factor now. Sign in with your password, and set up one of your own.";
+    const WORDS: &'static str = "remove_factors";
 
     async fn redeem(
         state: &AppState,
         form: LinkForm,
         _: auth::ClientInfo,
+        lang: Lang,
     ) -> Result<Response, auth::Error> {
         state
             .auth
             .remove_factors_by_link(CodeInput::Token(form.token))
             .await?;
-        Ok(done::<Self>())
+        Ok(done::<Self>(lang))
     }
 }
 
 impl Link for VerifyEmail {
     const PATH: &'static str = "/ui/verify-email";
-    const TITLE: &'static str = "Verify your email address";
-    const INTRO: &'static str = "Press the button to confirm that this address is yours.";
-    const BUTTON: &'static str = "Verify my address";
-    const DONE: &'static str = "Your email address is verified. You can close this page.";
+    const WORDS: &'static str = "verify_email";
 
     async fn redeem(
         state: &AppState,
         form: LinkForm,
         _: auth::ClientInfo,
+        lang: Lang,
     ) -> Result<Response, auth::Error> {
         state
             .auth
             .verify_email(CodeInput::Token(form.token), None)
             .await?;
-        Ok(done::<Self>())
+        Ok(done::<Self>(lang))
     }
 }
 
 impl Link for ResetPassword {
     const PATH: &'static str = "/ui/reset-password";
-    const TITLE: &'static str = "Choose a new password";
-    const INTRO: &'static str =
-        "Choose a new password for your account. Every device signed in to it will be signed out.";
-    const BUTTON: &'static str = "Set the new password";
-    const DONE: &'static str = "Your password was changed. Log in with the new one.";
+    const WORDS: &'static str = "reset_password";
     const NEW_PASSWORD: bool = true;
 
     async fn redeem(
         state: &AppState,
         form: LinkForm,
         client: auth::ClientInfo,
+        lang: Lang,
     ) -> Result<Response, auth::Error> {
         let password = form.new_password.unwrap_or_else(|| SecretString::from(""));
         state
             .auth
             .reset_password(CodeInput::Token(form.token), &password, client)
             .await?;
-        Ok(done::<Self>())
+        Ok(done::<Self>(lang))
     }
 }
 
 impl Link for SignIn {
     const PATH: &'static str = "/ui/sign-in";
-    const TITLE: &'static str = "Sign in";
-    const INTRO: &'static str = "Press the button to sign in.";
-    const BUTTON: &'static str = "Sign in";
-    const DONE: &'static str = "You are signed in.";
+    const WORDS: &'static str = "sign_in";
 
     /// The session goes to `/ui/signed-in` ([`hand_over`]), or, when the account has
     /// a second factor, the page asks for it (`second_step.rs`).
@@ -106,6 +102,7 @@ impl Link for SignIn {
         state: &AppState,
         form: LinkForm,
         client: auth::ClientInfo,
+        _: Lang,
     ) -> Result<Response, auth::Error> {
         let pair = state
             .auth
@@ -137,29 +134,27 @@ pub(super) fn hand_over(state: &AppState, pair: &auth::TokenPair) -> Result<Resp
 
 impl Link for ConfirmEmail {
     const PATH: &'static str = "/ui/confirm-email";
-    const TITLE: &'static str = "Confirm your new email address";
-    const INTRO: &'static str = "Press the button to move your account to this address.";
-    const BUTTON: &'static str = "Use this address";
-    const DONE: &'static str = "Your account now uses this address.";
+    const WORDS: &'static str = "confirm_email";
 
     async fn redeem(
         state: &AppState,
         form: LinkForm,
         _: auth::ClientInfo,
+        lang: Lang,
     ) -> Result<Response, auth::Error> {
         state
             .auth
             .confirm_email_change(CodeInput::Token(form.token), None)
             .await?;
-        Ok(done::<Self>())
+        Ok(done::<Self>(lang))
     }
 }
 
-fn done<L: Link>() -> Response {
+fn done<L: Link>(lang: Lang) -> Response {
     let page = Page {
-        title: L::TITLE,
-        message: Some(L::DONE),
+        title: L::text(lang, "title"),
+        message: Some(L::text(lang, "done")),
         ..Page::default()
     };
-    render(StatusCode::OK, &page)
+    render(StatusCode::OK, lang, L::PATH, &page)
 }

@@ -4,39 +4,30 @@
 //! them up. The button's POST (from this origin only) redeems the token. The pages
 //! will be restyled by the hosted pages; they live here, together, until then.
 
-use std::sync::LazyLock;
-
 use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use minijinja::Environment;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 mod guard;
+mod lang;
 mod links;
+mod page;
+mod return_to;
 mod second_step;
 
+use lang::Lang;
 use links::{ConfirmEmail, Link, RemoveFactors, ResetPassword, SignIn, VerifyEmail};
+use page::{Page, render};
 
 use crate::auth;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Body, Client, WithinRateLimit};
 use crate::tokens::well_formed_token;
-
-/// Nothing loads but the page itself; forms post back to it.
-const CSP: &str = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    // Built in and checked by the tests: it compiles, or nothing would.
-    env.add_template("page.html", include_str!("page.html"))
-        .unwrap_or_else(|e| panic!("the built-in page template: {e}"));
-    env
-});
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
@@ -59,44 +50,11 @@ pub fn routes(state: AppState) -> Router {
         )
         .route("/ui/sign-in/mfa", axum::routing::post(second_step::finish))
         .route("/ui/signed-in", get(signed_in))
+        .route("/ui/style.css", get(page::style))
+        .route("/ui/lang", get(page::pick_language))
         .route("/ui/passkeys", get(passkeys_page))
         .route("/ui/passkeys.js", get(passkeys_script))
         .with_state(state)
-}
-
-/// What a page shows.
-#[derive(Serialize, Default)]
-struct Page<'a> {
-    title: &'a str,
-    message: Option<&'a str>,
-    error: Option<String>,
-    /// The token to post back, when the page has a link's form.
-    token: Option<&'a str>,
-    action: &'a str,
-    button: &'a str,
-    new_password: bool,
-    /// The second step of a sign-in: its form, with the ticket to post back.
-    mfa_token: Option<&'a str>,
-    /// The form token, also in the page's cookie.
-    csrf: &'a str,
-}
-
-fn render(status: StatusCode, page: &Page<'_>) -> Response {
-    let html = PAGES
-        .get_template("page.html")
-        .and_then(|template| template.render(page));
-    let Ok(html) = html else {
-        return ApiError::internal().into_response();
-    };
-    let mut response = (status, axum::response::Html(html)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    // The page carries a token: no cache may keep it.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 #[derive(Deserialize)]
@@ -115,34 +73,41 @@ struct LinkForm {
 }
 
 /// The link's page: what will happen, and the button. Consumes nothing.
-async fn show<L: Link>(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+async fn show<L: Link>(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::negotiate(None, &headers);
     let token = query
         .and_then(|query| serde_urlencoded::from_str::<LinkQuery>(&query).ok())
         .and_then(|query| query.token)
         .filter(well_formed_token);
     let Some(token) = token else {
         let page = Page {
-            title: L::TITLE,
-            error: Some("This link is incomplete. Copy the whole link from the message, or ask for a new one.".to_owned()),
+            title: L::text(lang, "title"),
+            error: Some(lang.text("link.incomplete").to_owned()),
             ..Page::default()
         };
-        return render(StatusCode::BAD_REQUEST, &page);
+        return render(StatusCode::BAD_REQUEST, lang, L::PATH, &page);
     };
     let Some(csrf) = guard::new_csrf() else {
         return ApiError::internal().into_response();
     };
     let page = Page {
-        title: L::TITLE,
-        message: Some(L::INTRO),
+        title: L::text(lang, "title"),
+        message: Some(L::text(lang, "intro")),
         token: Some(token.expose_secret()),
         action: L::PATH,
-        button: L::BUTTON,
+        button: L::text(lang, "button"),
         new_password: L::NEW_PASSWORD,
         csrf: &csrf,
         ..Page::default()
     };
+    // The picker comes back to this link, token and all: it is already in the URL.
+    let here = format!("{}?token={}", L::PATH, token.expose_secret());
     with_csrf_cookie(
-        render(StatusCode::OK, &page),
+        render(StatusCode::OK, lang, &here, &page),
         &csrf,
         state.auth.public_url(),
     )
@@ -157,17 +122,13 @@ fn with_csrf_cookie(mut response: Response, csrf: &str, public_url: &str) -> Res
 }
 
 /// A form that is not our page's own: from another site, or without its page's token.
-fn foreign_form(title: &str) -> Response {
+fn foreign_form(lang: Lang, title: &str, here: &str) -> Response {
     let page = Page {
         title,
-        error: Some(
-            "This form was not sent from this site's page. Open the link from the message \
-             again."
-                .to_owned(),
-        ),
+        error: Some(lang.text("link.foreign_form").to_owned()),
         ..Page::default()
     };
-    render(StatusCode::FORBIDDEN, &page)
+    render(StatusCode::FORBIDDEN, lang, here, &page)
 }
 
 /// The button: redeems the token, if the form came from this origin.
@@ -178,45 +139,47 @@ async fn redeem<L: Link>(
     Client(client): Client,
     Body(form): Body<LinkForm>,
 ) -> Response {
+    let lang = Lang::negotiate(None, &headers);
     if !guard::form_is_ours(&headers, state.auth.public_url(), &form.csrf) {
-        return foreign_form(L::TITLE);
+        return foreign_form(lang, L::text(lang, "title"), L::PATH);
     }
     let token = form.token.expose_secret().to_owned();
     let csrf = form.csrf.clone();
-    match L::redeem(&state, form, client).await {
+    match L::redeem(&state, form, client, lang).await {
         Ok(response) => response,
         // The link was right and a second factor is owed: its step, on this page.
         Err(auth::Error::MfaRequired { mfa_token, methods }) => {
-            second_step::page(&mfa_token, &methods, &csrf, None)
+            second_step::page(lang, &mfa_token, &methods, &csrf, None)
         }
         Err(err) => {
             let retry = matches!(err, auth::Error::WeakPassword(_));
             let problem = ApiError::from(err);
             let page = Page {
-                title: L::TITLE,
-                error: Some(problem.detail().to_owned()),
+                title: L::text(lang, "title"),
+                error: Some(lang.problem(&problem)),
                 // A password that the rules refuse: the same form again.
                 token: retry.then_some(token.as_str()),
                 action: L::PATH,
-                button: L::BUTTON,
+                button: L::text(lang, "button"),
                 new_password: L::NEW_PASSWORD,
                 csrf: &csrf,
                 ..Page::default()
             };
-            render(problem.status(), &page)
+            render(problem.status(), lang, L::PATH, &page)
         }
     }
 }
 
 /// Where a sign-in link's session lands; the session is in the fragment, for the
 /// application's script, and never reaches this server.
-async fn signed_in() -> Response {
+async fn signed_in(headers: HeaderMap) -> Response {
+    let lang = Lang::negotiate(None, &headers);
     let page = Page {
-        title: SignIn::TITLE,
-        message: Some(SignIn::DONE),
+        title: SignIn::text(lang, "title"),
+        message: Some(SignIn::text(lang, "done")),
         ..Page::default()
     };
-    render(StatusCode::OK, &page)
+    render(StatusCode::OK, lang, "/ui/signed-in", &page)
 }
 
 /// The passkey page may run its own script and call this origin's API; nothing else.
@@ -253,8 +216,11 @@ mod tests {
             token: Some("\"><script>"),
             ..Page::default()
         };
-        let response = render(StatusCode::OK, &page);
-        assert_eq!(response.headers()[header::CONTENT_SECURITY_POLICY], CSP);
+        let response = render(StatusCode::OK, Lang::En, "/", &page);
+        assert_eq!(
+            response.headers()[header::CONTENT_SECURITY_POLICY],
+            page::CSP
+        );
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();

@@ -9,14 +9,16 @@ use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::{Page, foreign_form, guard, links, render};
+use super::lang::Lang;
+use super::page::{Page, render};
+use super::{foreign_form, guard, links};
 use crate::auth::{self, MfaAnswer};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Body, Client, WithinRateLimit};
 use crate::mfa::{TOTP, well_formed_totp_code};
 
-const TITLE: &str = "Sign in: second step";
+const PATH: &str = "/ui/sign-in/mfa";
 
 /// What the second step's form posts.
 #[derive(Deserialize)]
@@ -31,6 +33,7 @@ pub(super) struct SecondStepForm {
 /// The second step's page: a form for a code, or, for an account whose only second
 /// factor is a passkey, where to use it (this page runs no script).
 pub(super) fn page(
+    lang: Lang,
     mfa_token: &SecretString,
     methods: &[&str],
     csrf: &str,
@@ -38,10 +41,8 @@ pub(super) fn page(
 ) -> Response {
     let page = if methods.contains(&TOTP) {
         Page {
-            title: TITLE,
-            message: Some(
-                "Your account has a second factor. Enter the code your authenticator app shows now, or one of your recovery codes.",
-            ),
+            title: lang.text("second_step.title"),
+            message: Some(lang.text("second_step.totp")),
             error,
             mfa_token: Some(mfa_token.expose_secret()),
             csrf,
@@ -49,14 +50,12 @@ pub(super) fn page(
         }
     } else {
         Page {
-            title: TITLE,
-            message: Some(
-                "Your account signs in with a passkey as its second step: sign in with your passkey in the application.",
-            ),
+            title: lang.text("second_step.title"),
+            message: Some(lang.text("second_step.passkey")),
             ..Page::default()
         }
     };
-    render(StatusCode::OK, &page)
+    render(StatusCode::OK, lang, PATH, &page)
 }
 
 /// The form's answer: the session handed over as a link's is, or the form again.
@@ -67,8 +66,10 @@ pub(super) async fn finish(
     Client(client): Client,
     Body(form): Body<SecondStepForm>,
 ) -> Response {
+    let lang = Lang::negotiate(None, &headers);
+    let title = lang.text("second_step.title");
     if !guard::form_is_ours(&headers, state.auth.public_url(), &form.csrf) {
-        return foreign_form(TITLE);
+        return foreign_form(lang, title, PATH);
     }
     let code = form.code.expose_secret().trim();
     let answer = if well_formed_totp_code(code) {
@@ -89,18 +90,19 @@ pub(super) async fn finish(
     if again {
         // The ticket still has answers: the same form, with what went wrong.
         let mut response = page(
+            lang,
             &form.mfa_token,
             &[TOTP],
             &form.csrf,
-            Some(problem.detail().to_owned()),
+            Some(lang.problem(&problem)),
         );
         *response.status_mut() = problem.status();
         return response;
     }
     let page = Page {
-        title: TITLE,
-        error: Some(problem.detail().to_owned()),
+        title,
+        error: Some(lang.problem(&problem)),
         ..Page::default()
     };
-    render(problem.status(), &page).into_response()
+    render(problem.status(), lang, PATH, &page).into_response()
 }
