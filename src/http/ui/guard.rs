@@ -51,13 +51,15 @@ pub(super) fn form_is_ours(headers: &HeaderMap, public_url: &str, form_token: &s
 }
 
 /// Whether a form post came from a page of `public_url`'s origin. Browsers say so in
-/// `Sec-Fetch-Site` and `Origin`; a client that sends neither (not a browser) is let
-/// through: the token it posts is the credential, and no browser can be made to post
-/// one cross-site without these headers.
+/// `Sec-Fetch-Site`, which no page can set or forge; when it is sent, it decides. A
+/// page served with `Referrer-Policy: no-referrer` (ours are: their URLs hold tokens)
+/// posts with `Origin: null`, so `Origin` is only the judge for older browsers that
+/// send no `Sec-Fetch-Site`, and there `null` is refused. A client that sends neither
+/// (not a browser) is let through: the token it posts is the credential, and no
+/// browser can be made to post one cross-site without these headers.
 fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
-    let site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
-    if site.is_some_and(|site| site != b"same-origin") {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
     }
     match headers.get(header::ORIGIN) {
         Some(origin) => origin.as_bytes() == origin_of(public_url).as_bytes(),
@@ -115,6 +117,15 @@ mod tests {
             url
         ));
         assert!(!same_origin(&headers(&[("origin", "null")]), url));
+        // What Chromium sends for a form on a page with `no-referrer`.
+        assert!(same_origin(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            url
+        ));
+        assert!(!same_origin(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")]),
+            url
+        ));
     }
 
     #[test]
