@@ -3,14 +3,12 @@
 // protocol. The page /ui/passkeys calls navigator.credentials.create/get against the
 // API; this script drives it and checks what came back. Exits non-zero on any failure.
 //
-//   SESAME_URL=http://localhost:PORT node passkeys.mjs
+// Run by main.mjs, which starts the one chromium every browser test shares.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+
+import { mailTo } from "./mail.mjs";
 
 const base = process.env.SESAME_URL;
-assert.ok(base?.startsWith("http://localhost:"), "SESAME_URL must be http://localhost:PORT");
 
 const claims = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString());
 const post = async (path, body) => {
@@ -22,31 +20,7 @@ const post = async (path, body) => {
   return { status: response.status, body: await response.json().catch(() => ({})) };
 };
 
-// The verification code of the first message the server wrote into MAIL_DIR (its
-// quoted-printable text part), waiting for the outbox worker to write it.
-const verificationCode = async () => {
-  const dir = process.env.MAIL_DIR;
-  for (let i = 0; i < 150; i++) {
-    const files = readdirSync(dir).filter((name) => name.endsWith(".eml"));
-    if (files.length > 0) {
-      const text = readFileSync(join(dir, files[0]), "utf8").replaceAll("=\r\n", "");
-      return text.match(/Code: (\d{6})/)[1];
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no message in ${dir}`);
-};
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  // Without the background-networking flags chromium reaches for Google's hosts,
-  // which this machine's closed network refuses.
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-try {
+export async function passkeys(browser) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on("console", (message) => console.log(`page: ${message.text()}`));
@@ -68,7 +42,7 @@ try {
   const password = "correct horse battery staple";
   assert.equal((await post("/register", { email, password })).status, 201);
   // Factors are for proven addresses only.
-  const code = await verificationCode();
+  const code = (await mailTo(email)).match(/Code: (\d{6})/)[1];
   assert.equal((await post("/email/verify", { email, code })).status, 200);
 
   // Registration: a resident key, user verified, stored server-side.
@@ -98,6 +72,5 @@ try {
   const after = await devtools.send("WebAuthn.getCredentials", { authenticatorId });
   assert.ok(after.credentials[0].signCount >= 3, `signCount ${after.credentials[0].signCount}`);
   console.log(`browser passkeys: registered, discoverable and named logins, mfa_required: ok (${await browser.version()})`);
-} finally {
-  await browser.close();
+  await context.close();
 }

@@ -150,6 +150,7 @@ pub(super) async fn pick_language(
         let lang = Lang::negotiate(None, &headers);
         let page = Page {
             title: lang.text("page.language"),
+            message: Some(lang.text("page.choose")),
             ..Page::default()
         };
         return render(StatusCode::OK, lang, target, &page);
