@@ -102,3 +102,47 @@ fn problems_read_as_the_api_says_in_english_and_from_the_catalogue_otherwise() {
         "서버가 바쁩니다. 7초 뒤에 다시 시도하세요."
     );
 }
+
+/// The pages' sources, whose `text("table.key")` calls must name keys that exist.
+const SOURCES: [&str; 5] = [
+    include_str!("../mod.rs"),
+    include_str!("../links.rs"),
+    include_str!("../page.rs"),
+    include_str!("../second_step.rs"),
+    include_str!("mod.rs"),
+];
+
+#[test]
+fn every_key_the_pages_ask_for_is_in_the_catalogues() {
+    let asked: BTreeSet<&str> = SOURCES
+        .iter()
+        .flat_map(|source| source.split("text(\"").skip(1))
+        .filter_map(|rest| rest.split_once('"'))
+        .map(|(key, _)| key)
+        .filter(|key| key.contains('.'))
+        .collect();
+    assert!(asked.len() >= 10, "the scan found {asked:?}");
+    // Each link's table holds the four words `Link::text` asks for.
+    let tables = include_str!("../links.rs")
+        .split("const WORDS: &'static str = \"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"'))
+        .map(|(table, _)| table);
+    let link_keys: Vec<String> = tables
+        .flat_map(|table| {
+            ["title", "intro", "button", "done"].map(|part| format!("{table}.{part}"))
+        })
+        .collect();
+    assert_eq!(link_keys.len(), 20, "five kinds of link");
+    let english = keys(Lang::En);
+    for key in asked
+        .iter()
+        .copied()
+        .chain(link_keys.iter().map(String::as_str))
+    {
+        assert!(
+            english.contains(key),
+            "the pages ask for {key}, which en.toml lacks"
+        );
+    }
+}
