@@ -37,14 +37,7 @@ pub(super) fn form_is_ours(headers: &HeaderMap, public_url: &str, form_token: &s
     if !same_origin(headers, public_url) {
         return false;
     }
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(name, value)| (name == CSRF_COOKIE).then_some(value));
-    cookie.is_some_and(|cookie| {
+    cookie(headers, CSRF_COOKIE).is_some_and(|cookie| {
         !cookie.is_empty()
             && verify_slices_are_equal(cookie.as_bytes(), form_token.as_bytes()).is_ok()
     })
@@ -65,6 +58,17 @@ fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
         Some(origin) => origin.as_bytes() == origin_of(public_url).as_bytes(),
         None => true,
     }
+}
+
+/// The value of the cookie `name`, if the request carries it.
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(key, value)| (key == name).then_some(value))
 }
 
 /// `scheme://host[:port]` of a URL.

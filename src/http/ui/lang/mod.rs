@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 use axum::http::{HeaderMap, header};
 
+use super::guard::cookie;
 use crate::http::error::ApiError;
 
 /// A language the pages speak.
@@ -111,17 +112,6 @@ impl Lang {
         let seconds = problem.retry_after_seconds().unwrap_or(1).to_string();
         self.fill(&key, &[("seconds", &seconds)])
     }
-}
-
-/// The value of the cookie `name`, if the request carries it.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(key, value)| (key == name).then_some(value))
 }
 
 static EN: LazyLock<HashMap<String, String>> = LazyLock::new(|| load(include_str!("en.toml")));
