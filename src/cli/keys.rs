@@ -28,7 +28,9 @@ pub enum KeysCommand {
     /// is a rotation called off; the active key revoked hands signing to the newest
     /// other key still published (the one before it, or the waiting one).
     Revoke {
-        /// The key id (`kid`), as `keys list` shows it.
+        /// The key id (`kid`), as `keys list` shows it. A thumbprint in base64url
+        /// may begin with `-`, so it is never read as a flag.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         #[command(flatten)]
         settings: Overrides,
