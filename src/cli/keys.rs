@@ -92,3 +92,30 @@ async fn manager(flags: Overrides) -> anyhow::Result<KeyManager> {
 fn date(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::KeysCommand;
+    use crate::cli::{Cli, Command};
+
+    /// A base64url thumbprint begins with `-` one time in 64; CI once failed on
+    /// `unexpected argument '-M'`.
+    #[test]
+    fn a_kid_that_begins_with_a_hyphen_is_the_kid() {
+        let cli = Cli::try_parse_from([
+            "sesame",
+            "keys",
+            "revoke",
+            "-Mabc_9",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let Command::Keys(KeysCommand::Revoke { kid, .. }) = cli.command else {
+            panic!("not keys revoke: {:?}", cli.command);
+        };
+        assert_eq!(kid, "-Mabc_9");
+    }
+}
